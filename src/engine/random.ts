@@ -1,0 +1,75 @@
+// Seeded randomness for the noise. Every stream is derived from a recorded master seed and a
+// label, so that a decision can be replayed and its streams are independent of each other.
+import { createHash, randomBytes } from 'node:crypto';
+
+/** A fresh crypto-random 128-bit master seed, as lowercase hex. Clients never choose seeds. */
+export function newSeed(): string {
+  return randomBytes(16).toString('hex');
+}
+
+const TWO_POW_NEG_32 = 2 ** -32;
+const TWO_POW_NEG_53 = 2 ** -53;
+
+/**
+ * xoshiro128** (Blackman & Vigna): 128-bit state, 32-bit outputs, fast with V8's int32 ops.
+ * Uniform doubles take two outputs and carry the full 53 bits, which the float-soundness
+ * argument (docs/soundness.md) needs.
+ */
+export class Xoshiro128 {
+  // Public so that hot loops (noise.ts) can keep the state in locals and write it back.
+  s0: number;
+  s1: number;
+  s2: number;
+  s3: number;
+
+  constructor(state: Uint32Array) {
+    if (state.length !== 4 || (state[0] | state[1] | state[2] | state[3]) === 0) {
+      throw new Error('xoshiro128** needs a non-zero 128-bit state');
+    }
+    this.s0 = state[0] | 0;
+    this.s1 = state[1] | 0;
+    this.s2 = state[2] | 0;
+    this.s3 = state[3] | 0;
+  }
+
+  /** Next 32-bit output as an unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result >>> 0;
+  }
+
+  /** Uniform double in [0, 1) with 53 random bits. */
+  nextDouble(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) * TWO_POW_NEG_53;
+  }
+
+  /** Uniform double in (0, 1], safe for log(). */
+  nextDoubleNonZero(): number {
+    return 1 - this.nextDouble();
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** Independent stream for `label` under `seed`: its state is SHA-256(seed ":" label), truncated. */
+export function deriveStream(seed: string, label: string): Xoshiro128 {
+  if (!/^[0-9a-f]{8,}$/.test(seed)) throw new Error(`seed must be lowercase hex, got ${JSON.stringify(seed)}`);
+  const digest = createHash('sha256').update(`${seed}:${label}`).digest();
+  const state = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) state[i] = digest.readUint32LE(4 * i);
+  if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1; // probability 2^-128
+  return new Xoshiro128(state);
+}
+
+export { TWO_POW_NEG_32 };
