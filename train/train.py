@@ -28,9 +28,7 @@ def build_model(config):
 
 
 def load_training_data(config):
-    x, y = dataset_info(config['dataset'])['load']('train')
-    if config['trainLimit']:
-        x, y = x[:config['trainLimit']], y[:config['trainLimit']]
+    x, y = dataset_info(config['dataset'])['load']('train', config['trainLimit'])
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
 
 
@@ -40,8 +38,8 @@ def sigma_stats(sigmas):
             'p10': float(np.percentile(s, 10)), 'p90': float(np.percentile(s, 90))}
 
 
-def train(config, device='cpu', log=print):
-    seed_everything(config['seed'])
+def train(config, device='cpu', log=print, threads=2):
+    seed_everything(config['seed'], threads)
     x_all, y_all = load_training_data(config)
     model = build_model(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config['lr'], weight_decay=config['weightDecay'])
