@@ -66,7 +66,7 @@ export async function optimizeSigma(smooth: Smooth, x: Float32Array, options: Si
   if (options.solver === 'grid' || options.solver === 'batched') {
     best = await bracketSearch(smooth, x, options, norm, draws, classA, best);
   } else if (options.solver === 'sga') {
-    best = await gradientAscent(smooth, x, options, norm, rng, classA, sigma0);
+    best = await gradientAscent(smooth, x, options, norm, rng, classA, sigma0, draws);
   }
   return {
     solver: options.solver,
@@ -110,11 +110,13 @@ async function bracketSearch(
  */
 async function gradientAscent(
   smooth: Smooth, x: Float32Array, options: SigmaSearchOptions, norm: Norm, rng: Xoshiro128, classA: number, sigma0: number,
+  fixedDraws: Float64Array,
 ): Promise<{ sigma: number; objective: number }> {
   let sigma = sigma0;
   let objective = NaN;
+  let draws = fixedDraws;
   for (let step = 0; step < options.steps; step++) {
-    const draws = standardDraws(rng, norm, options.samples, x.length);
+    if (options.freshDraws ?? true) draws = standardDraws(rng, norm, options.samples, x.length);
     const h = 1e-3 * sigma;
     const [below, above] = await objectives(smooth, x, [sigma - h, sigma + h], draws, classA, norm);
     objective = 0.5 * (below + above);

@@ -56,6 +56,8 @@ export interface SigmaSearchOptions {
   stepSize: number;
   /** Number of sigma values of the grid / of each batched bracket. */
   gridSize: number;
+  /** SGA only: fresh draws every step (the paper's stochastic ascent) or one fixed set (deterministic ascent). */
+  freshDraws?: boolean;
 }
 
 export interface SigmaSearchResult {
