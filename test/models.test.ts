@@ -54,6 +54,16 @@ describe('model manifest', () => {
       expect(Math.abs((entry.subsetAccuracy as number) - entry.cleanAccuracy), entry.name).toBeLessThan(0.04);
     }
   });
+
+  it('is what docs/models.md lists, with the same accuracies and commands', () => {
+    const doc = readFileSync(resolve('docs/models.md'), 'utf8');
+    for (const entry of manifest.models) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| ${entry.name} |`) || line.startsWith(`| **${entry.name}** `));
+      expect(row, `${entry.name} has no row in docs/models.md`).toBeDefined();
+      expect(row).toContain(`| ${(100 * entry.cleanAccuracy).toFixed(2)} % |`);
+      expect(row).toContain(`\`${entry.training.command}\``);
+    }
+  });
 });
 
 describe.each(manifest.models.map((entry) => [entry.name, entry] as const))('shipped model %s', (_name, entry) => {

@@ -18,6 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import dataset_info  # noqa: E402
+from docs import write_models_doc  # noqa: E402
 from manifest import update_manifest  # noqa: E402
 from model import multiply_adds_per_image  # noqa: E402
 from train import DEFAULT_OUT, build_model  # noqa: E402
@@ -45,6 +46,12 @@ def accuracy(model, x, y, batch_size=1000):
             logits = model(torch.from_numpy(x[start:start + batch_size]))
             correct += int((logits.argmax(1).numpy() == y[start:start + batch_size]).sum())
     return correct / len(x)
+
+
+def noisy_accuracy(model, x, y, sigma, seed=0):
+    """Accuracy of the base classifier under one Gaussian draw at sigma per image (seeded)."""
+    noise = np.random.RandomState(seed).normal(0.0, sigma, size=x.shape).astype(np.float32)
+    return accuracy(model, x + noise, y)
 
 
 def export_onnx(model, path):
@@ -114,10 +121,13 @@ def main(argv=None):
         'cleanAccuracy': accuracy(model, x_test, y_test),
         'subsetAccuracy': accuracy(model, x_test[:SUBSET_SIZE], y_test[:SUBSET_SIZE]),
         'subset': {'split': 'test', 'first': SUBSET_SIZE},
+        'noisyAccuracy': noisy_accuracy(model, x_test, y_test, config['sigma']),
         'reference': f'reference/{args.name}.json',
         'opset': OPSET, 'multiplyAddsPerImage': multiply_adds_per_image(model),
     }
     update_manifest(models_dir / 'manifest.json', entry, make_default=args.default)
+    if models_dir.resolve() == (REPO_ROOT / 'models').resolve():
+        write_models_doc(models_dir / 'manifest.json', REPO_ROOT / 'docs' / 'models.md')
     print(json.dumps({'model': args.name, 'cleanAccuracy': entry['cleanAccuracy'],
                       'subsetAccuracy': entry['subsetAccuracy'], 'seconds': training['seconds']}))
 
