@@ -1,0 +1,84 @@
+// Prometheus metrics (prom-client) on a Registry constructed by the caller; names follow
+// Prometheus conventions: prefix certigate_, base units (_seconds), counters end in _total.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const MEMORY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+const RADIUS_BUCKETS = [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 4];
+const SIGMA_BUCKETS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2];
+
+export class GatewayMetrics {
+  readonly requestDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly stageDuration: Histogram<'model' | 'stage'>;
+  readonly decisions: Counter<'model' | 'norm' | 'answer' | 'action'>;
+  readonly overlaps: Counter<'model' | 'norm' | 'action'>;
+  readonly memoryRecords: Counter<'model' | 'norm'>;
+  readonly memoryLastSeq: Gauge<'model' | 'norm'>;
+  readonly radius: Histogram<'model' | 'norm'>;
+  readonly sigma: Histogram<'model'>;
+  readonly abstains: Counter<'model' | 'norm'>;
+  readonly modelEvaluations: Counter<'model'>;
+  readonly queueDepth: Gauge;
+  readonly inFlight: Gauge;
+  readonly rejected: Counter<'reason'>;
+  readonly natsPublished: Counter<'model'>;
+  readonly natsPublishFailures: Counter<'model'>;
+  readonly workerFailures: Counter;
+
+  constructor(readonly registry: Registry, options: { processMetrics?: boolean } = {}) {
+    const registers = [registry];
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'certigate_' });
+    this.requestDuration = new Histogram({
+      name: 'certigate_http_request_duration_seconds', help: 'HTTP request latency, from arrival to the last byte handed to the socket',
+      labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS_S, registers,
+    });
+    this.stageDuration = new Histogram({
+      name: 'certigate_stage_duration_seconds', help: 'Latency of one decision stage: sigma (data-dependent sigma search), certify (Monte Carlo certification), memory (sequential memory incl. fsync)',
+      labelNames: ['model', 'stage'], buckets: LATENCY_BUCKETS_S.concat(MEMORY_BUCKETS_S).sort((a, b) => a - b).filter((v, i, a) => a.indexOf(v) === i), registers,
+    });
+    this.decisions = new Counter({
+      name: 'certigate_decisions_total', help: 'Durable decisions by final answer (class label or "abstain") and memory action',
+      labelNames: ['model', 'norm', 'answer', 'action'], registers,
+    });
+    this.overlaps = new Counter({
+      name: 'certigate_memory_overlaps_total', help: 'Decisions whose certified region met an earlier region of another answer (memory action shrink or relabel)',
+      labelNames: ['model', 'norm', 'action'], registers,
+    });
+    this.memoryRecords = new Counter({
+      name: 'certigate_memory_records_appended_total', help: 'Records appended durably to the memory by this process',
+      labelNames: ['model', 'norm'], registers,
+    });
+    this.memoryLastSeq = new Gauge({
+      name: 'certigate_memory_last_seq', help: 'Highest memory sequence number seen (the memory holds last_seq + 1 records when seqs start at 0)',
+      labelNames: ['model', 'norm'], registers,
+    });
+    this.radius = new Histogram({
+      name: 'certigate_certified_radius', help: 'Certified radius after the memory, in the norm of the certificate (0 for abstains)',
+      labelNames: ['model', 'norm'], buckets: RADIUS_BUCKETS, registers,
+    });
+    this.sigma = new Histogram({
+      name: 'certigate_sigma', help: 'Smoothing sigma used for certification', labelNames: ['model'], buckets: SIGMA_BUCKETS, registers,
+    });
+    this.abstains = new Counter({
+      name: 'certigate_abstains_total', help: 'Decisions answered with ABSTAIN (after the memory)', labelNames: ['model', 'norm'], registers,
+    });
+    this.modelEvaluations = new Counter({
+      name: 'certigate_model_evaluations_total', help: 'Forward passes (single noisy inputs) of the base classifier', labelNames: ['model'], registers,
+    });
+    this.queueDepth = new Gauge({ name: 'certigate_queue_depth', help: 'Requests waiting for an engine worker', registers });
+    this.inFlight = new Gauge({ name: 'certigate_in_flight_requests', help: 'Requests admitted and not yet answered', registers });
+    this.rejected = new Counter({
+      name: 'certigate_rejected_requests_total', help: 'Requests refused: overloaded (429), deadline, shutting_down, or a client error code',
+      labelNames: ['reason'], registers,
+    });
+    this.natsPublished = new Counter({
+      name: 'certigate_nats_published_total', help: 'Decisions published on NATS', labelNames: ['model'], registers,
+    });
+    this.natsPublishFailures = new Counter({
+      name: 'certigate_nats_publish_failures_total', help: 'Decisions that could not be published on NATS', labelNames: ['model'], registers,
+    });
+    this.workerFailures = new Counter({
+      name: 'certigate_engine_worker_failures_total', help: 'Engine worker threads that crashed and were replaced', registers,
+    });
+  }
+}
