@@ -45,7 +45,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     if (gatewayError.status >= 500 && !(err instanceof GatewayError)) logger.error({ err, requestId }, 'unexpected error');
     metrics.rejected.inc({ reason: gatewayError.code });
     if (gatewayError.retryAfterS !== undefined) c.header('Retry-After', String(gatewayError.retryAfterS));
-    if (state.draining) c.header('Connection', 'close');
+    // The body may be unread (refused before or while reading): do not reuse the connection.
+    const unreadBody = gatewayError.status === 413 || gatewayError.status === 415;
+    if (state.draining || unreadBody) c.header('Connection', 'close');
     c.header('x-request-id', requestId);
     const status = gatewayError.status as 400;
     return isOip(c.req.path) ? c.json({ error: gatewayError.message }, status) : c.json(errorBody(gatewayError), status);
