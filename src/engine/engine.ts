@@ -42,6 +42,8 @@ export interface EngineDecision {
     solver: SigmaSolver;
   };
   search: SigmaSearchResult | null;
+  /** The fully resolved search options (null for a fixed sigma): with `seed` they replay `search`. */
+  searchOptions: SigmaSearchOptions | null;
   seed: string;
   /** Forward passes spent on this decision (search + certification). */
   evaluations: number;
@@ -78,9 +80,11 @@ export class Engine {
     const start = this.smooth.evaluations;
     const t0 = performance.now();
     let search: SigmaSearchResult | null = null;
+    let searchOptions: SigmaSearchOptions | null = null;
     let sigma: number;
     if (request.sigma === 'auto' && request.solver !== 'fixed') {
-      search = await optimizeSigma(this.smooth, x, this.searchOptions(request), request.norm, deriveStream(seed, 'sigma'));
+      searchOptions = this.searchOptions(request);
+      search = await optimizeSigma(this.smooth, x, searchOptions, request.norm, deriveStream(seed, 'sigma'));
       sigma = search.sigma;
     } else {
       sigma = request.sigma === 'auto' ? this.entry.sigma0 : request.sigma;
@@ -104,6 +108,7 @@ export class Engine {
         solver: search ? search.solver : 'fixed',
       },
       search,
+      searchOptions,
       seed,
       evaluations: this.smooth.evaluations - start,
       timingsMs: { sigma: t1 - t0, certify: t2 - t1 },
