@@ -92,14 +92,14 @@ describe('v1 certify, predict, stream and export', () => {
     expectContract(weak.body);
     expect(weak.body.base.answer).toBeNull();
     expect(weak.body.base.radius).toBe(0);
-    if (certified.body.answer !== null && certified.body.radius > 1e-3) {
-      expect(weak.body.memory.action).toBe('relabel');
-      expect(weak.body.answer).toBe(certified.body.answer);
-      expect(weak.body.memory.conflictSeq).toBe(certified.body.memory.seq);
-      expect(weak.body.radius).toBeGreaterThan(0);
-    } else {
-      expect(weak.body.answer).toBeNull();
-    }
+    // The test image (a trouser) is certified with a clear margin, so the abstain lies inside its region.
+    expect(certified.body.answer).not.toBeNull();
+    expect(certified.body.radius).toBeGreaterThan(1e-2);
+    expect(weak.body.memory.action).toBe('relabel');
+    expect(weak.body.answer).toBe(certified.body.answer);
+    expect(weak.body.memory.conflictSeq).toBe(certified.body.memory.seq);
+    expect(weak.body.radius).toBeGreaterThan(0);
+    expect(weak.body.radius).toBeLessThanOrEqual(certified.body.radius);
   });
 
   it('predicts without touching the memory', async () => {
