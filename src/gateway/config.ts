@@ -54,6 +54,8 @@ export const gatewayConfigSchema = z.object({
   batchSize: z.number().int().positive().default(1000),
   /** Requests waiting for a worker beyond those running; more get 429. */
   maxQueue: z.number().int().nonnegative().default(64),
+  /** Proposals waiting for the sequential memory of one (model, norm) before 503. */
+  memoryQueueCapacity: z.number().int().positive().default(1024),
   /** Lines of one certifyStream evaluated concurrently. */
   streamWindow: z.number().int().positive().default(4),
   requestDeadlineMs: z.number().int().positive().default(120_000),

@@ -24,6 +24,13 @@ export class GatewayMetrics {
   readonly natsPublished: Counter<'model'>;
   readonly natsPublishFailures: Counter<'model'>;
   readonly workerFailures: Counter;
+  readonly memoryRegionOverlaps: Counter<'model' | 'norm'>;
+  readonly memorySize: Gauge<'model' | 'norm'>;
+  readonly memoryCandidates: Histogram<'model' | 'norm'>;
+  readonly memoryFsyncDuration: Histogram<'model' | 'norm'>;
+  readonly memoryGroupSize: Histogram<'model' | 'norm'>;
+  readonly memoryQueueDepth: Gauge<'model' | 'norm'>;
+  readonly memoryFailures: Counter<'model' | 'norm'>;
 
   constructor(readonly registry: Registry, options: { processMetrics?: boolean } = {}) {
     const registers = [registry];
@@ -77,6 +84,25 @@ export class GatewayMetrics {
     this.natsPublishFailures = new Counter({
       name: 'certigate_nats_publish_failures_total', help: 'Decisions that could not be published on NATS', labelNames: ['model'], registers,
     });
+    this.memoryRegionOverlaps = new Counter({
+      name: 'certigate_memory_overlapping_regions_total', help: 'Stored regions of another answer that a new base ball overlapped, touched or lay in (overlaps found)',
+      labelNames: ['model', 'norm'], registers,
+    });
+    this.memorySize = new Gauge({ name: 'certigate_memory_records', help: 'Records in the memory', labelNames: ['model', 'norm'], registers });
+    this.memoryCandidates = new Histogram({
+      name: 'certigate_memory_candidates', help: 'Stored records whose exact distance a decision computed (index candidates)',
+      labelNames: ['model', 'norm'], buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000], registers,
+    });
+    this.memoryFsyncDuration = new Histogram({
+      name: 'certigate_memory_fsync_duration_seconds', help: 'fsync of one group commit of the memory log',
+      labelNames: ['model', 'norm'], buckets: MEMORY_BUCKETS_S, registers,
+    });
+    this.memoryGroupSize = new Histogram({
+      name: 'certigate_memory_group_commit_records', help: 'Records made durable by one fsync',
+      labelNames: ['model', 'norm'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers,
+    });
+    this.memoryQueueDepth = new Gauge({ name: 'certigate_memory_queue_depth', help: 'Proposals waiting for the sequential memory', labelNames: ['model', 'norm'], registers });
+    this.memoryFailures = new Counter({ name: 'certigate_memory_failures_total', help: 'Write or fsync failures of the memory log', labelNames: ['model', 'norm'], registers });
     this.workerFailures = new Counter({
       name: 'certigate_engine_worker_failures_total', help: 'Engine worker threads that crashed and were replaced', registers,
     });

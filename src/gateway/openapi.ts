@@ -54,7 +54,7 @@ export function openApiDocument(version: string, models: string[]): object {
           summary: 'Memory export (NDJSON, same records as `certigate memory export`); admin bearer token',
           security: [{ adminToken: [] }],
           parameters: [modelParam,
-            { name: 'after', in: 'query', schema: { type: 'integer', minimum: -1, default: -1 }, description: 'Only records with seq > after' },
+            { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 }, description: 'Only records with seq > after' },
             { name: 'norm', in: 'query', schema: { type: 'string', enum: ['l2', 'l1'] }, description: "Default: the model's norm" }],
           responses: {
             200: { description: 'Records', content: ndjson(ref('MemoryRecord')) },

@@ -6,14 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { loadManifest, type LoadedManifest } from '../engine/manifest.js';
+import { loadManifest } from '../engine/manifest.js';
 import type { GatewayConfig } from './config.js';
 import { DecisionService } from './decisionService.js';
 import { EnginePool } from './enginePool.js';
 import { createApp } from './http/app.js';
 import type { GatewayState } from './http/env.js';
 import type { DecisionMemory } from './memoryPort.js';
-import { openFileMemory } from './memoryAdapter.js';
+import { openFileMemory, type MemoryContext } from './memoryAdapter.js';
 import { GatewayMetrics } from './metrics.js';
 import { NatsBridge } from './natsBridge.js';
 
@@ -22,7 +22,7 @@ export const GATEWAY_VERSION: string = (JSON.parse(readFileSync(new URL('../../p
 export interface GatewayOptions {
   logger?: Logger;
   /** Opens the sequential memory; default: the file memory under config.dataDir. */
-  openMemory?: (config: GatewayConfig, manifest: LoadedManifest) => Promise<DecisionMemory>;
+  openMemory?: (context: MemoryContext) => Promise<DecisionMemory>;
   registry?: Registry;
 }
 
@@ -50,7 +50,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const metrics = new GatewayMetrics(options.registry ?? new Registry());
   const state: GatewayState = { draining: false, ready: false };
 
-  const memory = await (options.openMemory ?? openFileMemory)(config, manifest);
+  const memory = await (options.openMemory ?? openFileMemory)({ config, manifest, metrics, logger });
   let pool: EnginePool;
   try {
     pool = await EnginePool.start({

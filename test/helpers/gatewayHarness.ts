@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { loadFashionMnist } from '../../src/datasets/fashionMnist.js';
 import { loadGatewayConfig, type GatewayConfigInput } from '../../src/gateway/config.js';
-import { openInterimMemory } from './gatewayInterimMemory.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/server.js';
 
 export const MANIFEST_PATH = fileURLToPath(new URL('../../models/manifest.json', import.meta.url));
@@ -42,7 +41,7 @@ export function testConfigInput(dataDir: string, overrides: GatewayConfigInput =
 export async function startTestGateway(overrides: GatewayConfigInput = {}, options: GatewayOptions = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'certigate-gw-'));
   const config = loadGatewayConfig({ flags: testConfigInput(dataDir, overrides) });
-  const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), openMemory: openInterimMemory, ...options });
+  const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), ...options });
   return {
     gateway, url: gateway.url, dataDir, model: 'fmnist-cohen-0.25',
     async stop() {
@@ -80,7 +79,7 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-export async function exportMemory(url: string, model: string, after = -1): Promise<any[]> {
+export async function exportMemory(url: string, model: string, after = 0): Promise<any[]> {
   const res = await fetch(`${url}/v1/models/${model}/memory?after=${after}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
   return (await res.text()).split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));

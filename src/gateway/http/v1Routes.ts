@@ -24,7 +24,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 const exportQuerySchema = z.object({
-  after: z.coerce.number().int().min(-1).default(-1),
+  after: z.coerce.number().int().min(0).default(0),
   norm: z.enum(['l2', 'l1']).optional(),
 }).strict();
 
