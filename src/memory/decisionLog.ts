@@ -1,0 +1,151 @@
+// The append-only log of one memory: replay on open (torn tail truncated and reported,
+// corruption before the tail refused with the byte offset), group appends, checked reads.
+import type { Disk, LogFile } from './disk.js';
+import { LogCorruptionError } from './errors.js';
+import {
+  FILE_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_PAYLOAD_BYTES, checkFileHeader, checkFrame, decodeFrame, fileHeader,
+  type FrameFields,
+} from './logFormat.js';
+
+export interface TornTail {
+  offset: number;
+  bytes: number;
+  reason: string;
+}
+
+export interface ReplaySummary {
+  records: number;
+  lastSeq: number;
+  endOffset: number;
+  /** The damaged tail that was (or, read-only, would be) truncated. */
+  tornTail: TornTail | null;
+}
+
+/** Called for each valid frame in order; `bytes`/`at` locate the frame (valid only during the call). */
+export type FrameVisitor = (offset: number, bytes: Uint8Array, at: number, length: number) => void;
+
+const CHUNK_BYTES = MAX_PAYLOAD_BYTES + 2 * FRAME_HEADER_BYTES + 16 * 1024 * 1024;
+
+export class DecisionLog {
+  private constructor(
+    readonly file: LogFile,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(disk: Disk, path: string, readOnly = false): Promise<DecisionLog> {
+    const file = await disk.open(path);
+    const log = new DecisionLog(file, readOnly);
+    if (file.size() < FILE_HEADER_BYTES) {
+      // New file, or a crash while it was being created: (re)write the header.
+      if (file.size() > 0 && !readOnly) await file.truncate(0);
+      if (!readOnly) {
+        await file.append(fileHeader());
+        await file.fsync();
+      }
+    } else {
+      const problem = checkFileHeader(file.read(0, FILE_HEADER_BYTES));
+      if (problem) {
+        await file.close();
+        throw new LogCorruptionError(path, 0, problem);
+      }
+    }
+    return log;
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  size(): number {
+    return this.file.size();
+  }
+
+  /**
+   * Visits every valid frame; asserts seq = previous + 1 starting at 1. A damaged tail is
+   * truncated (unless read-only) and reported; damage followed by a valid frame throws.
+   */
+  async replay(visit: FrameVisitor): Promise<ReplaySummary> {
+    const fileSize = this.file.size();
+    let offset = FILE_HEADER_BYTES;
+    let records = 0;
+    let lastSeq = 0;
+    let tornTail: TornTail | null = null;
+    while (offset < fileSize) {
+      // A chunk always holds at least one whole frame of the largest allowed size.
+      const chunk = this.file.read(offset, Math.min(CHUNK_BYTES, fileSize - offset));
+      const chunkReachesEnd = offset + chunk.length >= fileSize;
+      let at = 0;
+      let damage: string | null = null;
+      while (at < chunk.length) {
+        const check = checkFrame(chunk, at);
+        if (!check.ok) {
+          if (check.incomplete && !chunkReachesEnd) break; // straddles the chunk end: re-read from here
+          damage = check.reason;
+          break;
+        }
+        const seq = new DataView(chunk.buffer, chunk.byteOffset).getFloat64(at + FRAME_HEADER_BYTES, true);
+        if (seq !== lastSeq + 1) {
+          throw new LogCorruptionError(this.path, offset + at, `sequence ${seq} follows ${lastSeq} (expected ${lastSeq + 1})`);
+        }
+        visit(offset + at, chunk, at, check.length);
+        lastSeq = seq;
+        records++;
+        at += check.length;
+      }
+      offset += at;
+      if (damage !== null) {
+        const validAfter = this.findValidFrameAfter(offset);
+        if (validAfter !== null) {
+          throw new LogCorruptionError(this.path, offset, `${damage} (a valid record follows at byte ${validAfter})`);
+        }
+        tornTail = { offset, bytes: fileSize - offset, reason: damage };
+        if (!this.readOnly) await this.file.truncate(offset);
+        break;
+      }
+    }
+    return { records, lastSeq, endOffset: offset, tornTail };
+  }
+
+  /** Offset of the first frame after `offset` that passes its checksum, or null. */
+  private findValidFrameAfter(offset: number): number | null {
+    const fileSize = this.file.size();
+    let position = offset + 1;
+    while (position + FRAME_HEADER_BYTES <= fileSize) {
+      const chunk = this.file.read(position, Math.min(CHUNK_BYTES, fileSize - position));
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const reachesEnd = position + chunk.length >= fileSize;
+      // Only positions whose largest possible frame fits in this chunk are decided here.
+      const decidable = reachesEnd ? chunk.length - FRAME_HEADER_BYTES : chunk.length - (MAX_PAYLOAD_BYTES + FRAME_HEADER_BYTES);
+      for (let i = 0; i <= decidable; i++) {
+        if (view.getUint32(i, true) === FRAME_MAGIC && checkFrame(chunk, i).ok) return position + i;
+      }
+      if (reachesEnd) return null;
+      position += decidable + 1;
+    }
+    return null;
+  }
+
+  /** Appends frames (one write); durable only after fsync(). */
+  async append(bytes: Uint8Array): Promise<void> {
+    if (this.readOnly) throw new Error(`${this.path} is open read-only`);
+    await this.file.append(bytes);
+  }
+
+  async fsync(): Promise<void> {
+    await this.file.fsync();
+  }
+
+  /** Reads and checks (CRC-32C) the frame at `offset`. */
+  readFrame(offset: number): FrameFields {
+    const head = this.file.read(offset, FRAME_HEADER_BYTES);
+    const payloadLength = new DataView(head.buffer).getUint32(4, true);
+    const bytes = this.file.read(offset, FRAME_HEADER_BYTES + payloadLength);
+    const check = checkFrame(bytes, 0);
+    if (!check.ok) throw new LogCorruptionError(this.path, offset, check.reason);
+    return decodeFrame(bytes, 0);
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+}

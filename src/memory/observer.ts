@@ -1,0 +1,26 @@
+// Hooks through which the gateway counts what the memory does (the memory imports no metrics library).
+import type { MemoryAction, Norm } from './types.js';
+
+export interface DecisionEvent {
+  model: string;
+  norm: Norm;
+  seq: number;
+  action: MemoryAction;
+  answer: number | null;
+  radius: number;
+  /** Stored regions of another answer that the base ball overlapped or touched (or that contained x). */
+  overlaps: number;
+  /** Records whose exact distance was computed (index candidates). */
+  candidates: number;
+  /** Memory size after the decision. */
+  size: number;
+  decideMs: number;
+}
+
+export interface MemoryObserver {
+  onDecision?(event: DecisionEvent): void;
+  onGroupCommit?(event: { model: string; norm: Norm; records: number; writeMs: number; fsyncMs: number }): void;
+  onQueueDepth?(event: { model: string; norm: Norm; depth: number }): void;
+  onReplay?(event: { model: string; norm: Norm; records: number; ms: number; tornTail: { offset: number; bytes: number; reason: string } | null }): void;
+  onFailure?(event: { model: string; norm: Norm; error: Error }): void;
+}

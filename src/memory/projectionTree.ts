@@ -1,0 +1,261 @@
+// A k-d tree over projected points with tight bounding boxes and, per node, the largest
+// region radius below it. A query returns every point whose projected distance lower bound
+// is below reach(radius, R_point): since the projection never lengthens distances (see
+// projection.ts), no region that can conflict is ever pruned. Grows online: leaves split at
+// their median; a subtree that becomes lopsided is rebuilt (scapegoat style), so adversarial
+// insertion orders cost time amortised, never correctness.
+import { reach } from './rules.js';
+import type { Norm } from './types.js';
+
+const LEAF_MAX = 32;
+const BALANCE = 0.8;
+
+interface TreeNode {
+  lo: Float32Array;
+  hi: Float32Array;
+  maxRadius: number;
+  count: number;
+  /** Leaf members (point indices), null for an inner node. */
+  ids: number[] | null;
+  /** Leaf only: size at which the next split is tried (leaves of identical points cannot split). */
+  splitAt: number;
+  dim: number;
+  split: number;
+  left: TreeNode | null;
+  right: TreeNode | null;
+}
+
+export class ProjectionTree {
+  private points: Float32Array;
+  private radii: Float64Array;
+  private size = 0;
+  private root: TreeNode | null = null;
+  /** Largest projected norm stored: bounds the float32 rounding of stored coordinates. */
+  private maxPointNorm = 0;
+
+  constructor(
+    readonly dims: number,
+    readonly norm: Norm,
+    initialCapacity = 1024,
+  ) {
+    this.points = new Float32Array(initialCapacity * dims);
+    this.radii = new Float64Array(initialCapacity);
+  }
+
+  get count(): number {
+    return this.size;
+  }
+
+  /** Bytes held by the tree and its point table (for RAM-per-record reporting). */
+  bytesUsed(): number {
+    let nodes = 0;
+    let ids = 0;
+    const stack = this.root ? [this.root] : [];
+    while (stack.length) {
+      const n = stack.pop()!;
+      nodes++;
+      if (n.ids) ids += n.ids.length;
+      else stack.push(n.left!, n.right!);
+    }
+    return this.size * (this.dims * 4 + 8) + nodes * (2 * this.dims * 4 + 120) + ids * 8;
+  }
+
+  /** Appends a point without placing it in the tree; call build() after a bulk load. */
+  append(projected: Float64Array, radius: number): number {
+    const id = this.size;
+    if (id === this.radii.length) this.grow();
+    const base = id * this.dims;
+    let norm = 0;
+    for (let k = 0; k < this.dims; k++) {
+      const v = projected[k];
+      this.points[base + k] = v;
+      norm += this.norm === 'l2' ? v * v : Math.abs(v);
+    }
+    this.maxPointNorm = Math.max(this.maxPointNorm, this.norm === 'l2' ? Math.sqrt(norm) : norm);
+    this.radii[id] = radius;
+    this.size++;
+    return id;
+  }
+
+  /** Builds a balanced tree over every appended point. */
+  build(): void {
+    const ids = new Int32Array(this.size);
+    for (let i = 0; i < this.size; i++) ids[i] = i;
+    this.root = this.size ? this.buildNode(ids) : null;
+  }
+
+  /** Adds a point online. */
+  insert(projected: Float64Array, radius: number): number {
+    const id = this.append(projected, radius);
+    if (!this.root) {
+      this.root = this.buildNode(Int32Array.of(id));
+      return id;
+    }
+    const path: TreeNode[] = [];
+    let node: TreeNode = this.root;
+    for (;;) {
+      path.push(node);
+      this.extend(node, id, radius);
+      if (node.ids) break;
+      node = this.points[id * this.dims + node.dim] < node.split ? node.left! : node.right!;
+    }
+    node.ids!.push(id);
+    if (node.ids!.length > node.splitAt) this.replace(path, path.length - 1);
+    // Scapegoat: rebuild the highest subtree that has become lopsided.
+    for (let i = 0; i < path.length - 1; i++) {
+      const n = path[i];
+      if (n.count > 4 * LEAF_MAX && Math.max(n.left!.count, n.right!.count) > BALANCE * n.count) {
+        this.replace(path, i);
+        break;
+      }
+    }
+    return id;
+  }
+
+  /**
+   * Every point i whose lower bound on the distance to `query` is below reach(radius, R_i)
+   * (widened by `slack`): a superset of the points with exact distance < reach.
+   */
+  candidates(query: Float64Array, radius: number, out: number[] = []): number[] {
+    if (!this.root) return out;
+    const dims = this.dims;
+    const l2 = this.norm === 'l2';
+    let queryNorm = 0;
+    for (let k = 0; k < dims; k++) queryNorm += l2 ? query[k] * query[k] : Math.abs(query[k]);
+    if (l2) queryNorm = Math.sqrt(queryNorm);
+    // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
+    const slack = 1e-6 * (this.maxPointNorm + queryNorm) + 1e-9;
+    const points = this.points;
+    const radii = this.radii;
+    const stack: TreeNode[] = [this.root];
+    while (stack.length) {
+      const node = stack.pop()!;
+      const bound = reach(radius, node.maxRadius) + slack;
+      const limit = l2 ? bound * bound : bound;
+      let sum = 0;
+      const lo = node.lo;
+      const hi = node.hi;
+      for (let k = 0; k < dims && sum < limit; k++) {
+        const q = query[k];
+        const gap = q < lo[k] ? lo[k] - q : q > hi[k] ? q - hi[k] : 0;
+        sum += l2 ? gap * gap : gap;
+      }
+      if (sum >= limit) continue;
+      if (!node.ids) {
+        stack.push(node.left!, node.right!);
+        continue;
+      }
+      for (const id of node.ids) {
+        const b = reach(radius, radii[id]) + slack;
+        const lim = l2 ? b * b : b;
+        const base = id * dims;
+        let s = 0;
+        for (let k = 0; k < dims && s < lim; k++) {
+          const gap = query[k] - points[base + k];
+          s += l2 ? gap * gap : Math.abs(gap);
+        }
+        if (s < lim) out.push(id);
+      }
+    }
+    return out;
+  }
+
+  private grow(): void {
+    const capacity = Math.max(1024, this.radii.length * 2);
+    const points = new Float32Array(capacity * this.dims);
+    points.set(this.points);
+    this.points = points;
+    const radii = new Float64Array(capacity);
+    radii.set(this.radii);
+    this.radii = radii;
+  }
+
+  private extend(node: TreeNode, id: number, radius: number): void {
+    const base = id * this.dims;
+    for (let k = 0; k < this.dims; k++) {
+      const v = this.points[base + k];
+      if (v < node.lo[k]) node.lo[k] = v;
+      if (v > node.hi[k]) node.hi[k] = v;
+    }
+    if (radius > node.maxRadius) node.maxRadius = radius;
+    node.count++;
+  }
+
+  private replace(path: TreeNode[], at: number): void {
+    const old = path[at];
+    const ids = new Int32Array(old.count);
+    let n = 0;
+    const stack = [old];
+    while (stack.length) {
+      const node = stack.pop()!;
+      if (node.ids) for (const id of node.ids) ids[n++] = id;
+      else stack.push(node.left!, node.right!);
+    }
+    const rebuilt = this.buildNode(ids);
+    if (at === 0) this.root = rebuilt;
+    else {
+      const parent = path[at - 1];
+      if (parent.left === old) parent.left = rebuilt;
+      else parent.right = rebuilt;
+    }
+  }
+
+  private buildNode(ids: Int32Array): TreeNode {
+    const dims = this.dims;
+    const lo = new Float32Array(dims).fill(Infinity);
+    const hi = new Float32Array(dims).fill(-Infinity);
+    let maxRadius = 0;
+    for (const id of ids) {
+      const base = id * dims;
+      for (let k = 0; k < dims; k++) {
+        const v = this.points[base + k];
+        if (v < lo[k]) lo[k] = v;
+        if (v > hi[k]) hi[k] = v;
+      }
+      if (this.radii[id] > maxRadius) maxRadius = this.radii[id];
+    }
+    let dim = 0;
+    for (let k = 1; k < dims; k++) if (hi[k] - lo[k] > hi[dim] - lo[dim]) dim = k;
+    const node: TreeNode = {
+      lo, hi, maxRadius, count: ids.length, ids: null, splitAt: LEAF_MAX, dim, split: 0, left: null, right: null,
+    };
+    if (ids.length <= LEAF_MAX || !(hi[dim] > lo[dim])) {
+      node.ids = Array.from(ids);
+      node.splitAt = Math.max(LEAF_MAX, 2 * ids.length);
+      return node;
+    }
+    const mid = ids.length >> 1;
+    this.select(ids, mid, dim);
+    node.split = this.points[ids[mid] * dims + dim];
+    node.left = this.buildNode(ids.subarray(0, mid));
+    node.right = this.buildNode(ids.subarray(mid));
+    return node;
+  }
+
+  /** Quickselect: ids[k] gets the k-th smallest coordinate `dim`, smaller ones before it. */
+  private select(ids: Int32Array, k: number, dim: number): void {
+    const dims = this.dims;
+    const pts = this.points;
+    let left = 0;
+    let right = ids.length - 1;
+    while (right > left) {
+      const pivot = pts[ids[(left + right) >> 1] * dims + dim];
+      let i = left;
+      let j = right;
+      while (i <= j) {
+        while (pts[ids[i] * dims + dim] < pivot) i++;
+        while (pts[ids[j] * dims + dim] > pivot) j--;
+        if (i <= j) {
+          const t = ids[i];
+          ids[i] = ids[j];
+          ids[j] = t;
+          i++;
+          j--;
+        }
+      }
+      if (k <= j) right = j;
+      else if (k >= i) left = i;
+      else return;
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// The decision rules of DESIGN section 2 (the sound version of the paper's Algorithm 3),
+// evaluated on a candidate set: every stored region that can matter, with exact distances.
+// The exact-repeat step happens before (by hash); this module is pure.
+import type { MemoryAction } from './types.js';
+
+/**
+ * Relative tolerance of "touching": a pair within 1e-9 of touching counts as touching, and the
+ * new radius is capped a further 1e-9 (relative to the distance) below touching, so rounding
+ * can only make radii smaller.
+ */
+export const TOUCH_REL = 1e-9;
+
+/** A stored region as the rules see it. answer null = abstain (a region of radius 0). */
+export interface Candidate {
+  seq: number;
+  answer: number | null;
+  radius: number;
+  /** Exact float64 distance from the new input to the region's centre. */
+  distance: number;
+}
+
+/** Largest radius a new ball may have at `distance` from a region of radius `regionRadius` (may be < 0). */
+export function capRadius(distance: number, regionRadius: number): number {
+  return distance * (1 - TOUCH_REL) - regionRadius;
+}
+
+/**
+ * Every region with capRadius(d, R) < radius has d < reach(radius, R); an index that returns
+ * all regions with d < reach (and maybe more) misses nothing. Slightly widened for rounding.
+ */
+export function reach(radius: number, regionRadius: number): number {
+  return ((radius + regionRadius) / (1 - TOUCH_REL)) * (1 + 1e-12) + 1e-12;
+}
+
+export interface DecisionPlan {
+  answer: number | null;
+  /** Radius before capping against regions of other answers. */
+  upper: number;
+  action: 'relabel' | 'keep';
+  /** Relabel: deepest foreign region containing x. Keep: the own-answer parent that enlarged the radius, if any. */
+  sourceSeq: number | null;
+  /** Foreign regions that contain x (step 2) before capping. */
+  containing: number;
+}
+
+/** Steps 2 (relabel / nested own-answer ball): uses only regions with d < R, all within reach(r, R). */
+export function planDecision(base: { answer: number | null; radius: number }, candidates: readonly Candidate[]): DecisionPlan {
+  let deepest: Candidate | null = null;
+  let deepestDepth = -Infinity;
+  let containing = 0;
+  for (const c of candidates) {
+    if (c.answer === base.answer || !(c.distance < c.radius)) continue;
+    containing++;
+    const depth = c.radius - c.distance;
+    if (depth > deepestDepth || (depth === deepestDepth && deepest !== null && c.seq < deepest.seq)) {
+      deepest = c;
+      deepestDepth = depth;
+    }
+  }
+  if (deepest !== null) {
+    // All regions of the deepest answer that contain x; the largest nested ball among them.
+    let upper = 0;
+    for (const c of candidates) {
+      if (c.answer === deepest.answer && c.distance < c.radius) upper = Math.max(upper, c.radius - c.distance);
+    }
+    return { answer: deepest.answer, upper, action: 'relabel', sourceSeq: deepest.seq, containing };
+  }
+  let upper = base.radius;
+  let parent: Candidate | null = null;
+  for (const c of candidates) {
+    if (c.answer !== base.answer || !(c.distance < c.radius)) continue;
+    const nested = c.radius - c.distance;
+    if (nested > upper || (nested === upper && parent !== null && c.seq < parent.seq)) {
+      upper = nested;
+      parent = c;
+    }
+  }
+  return { answer: base.answer, upper, action: 'keep', sourceSeq: parent?.seq ?? null, containing: 0 };
+}
+
+export interface RuleOutcome {
+  answer: number | null;
+  radius: number;
+  action: Exclude<MemoryAction, 'repeat'>;
+  conflictSeq: number | null;
+  /** Regions of another answer that overlap or touch the proposed ball (or contain x). */
+  overlaps: number;
+}
+
+/**
+ * Step 3: cap the planned radius against every region of another answer. `candidates` must
+ * include every region with d < reach(plan.upper, R).
+ */
+export function finishDecision(
+  base: { answer: number | null; radius: number },
+  plan: DecisionPlan,
+  candidates: readonly Candidate[],
+): RuleOutcome {
+  let radius = plan.upper;
+  let binding: Candidate | null = null;
+  let bindingCap = Infinity;
+  let overlaps = plan.containing;
+  for (const c of candidates) {
+    if (c.answer === plan.answer) continue;
+    const cap = capRadius(c.distance, c.radius);
+    if (cap < base.radius && plan.action === 'keep') overlaps++;
+    if (cap < bindingCap || (cap === bindingCap && binding !== null && c.seq < binding.seq)) {
+      bindingCap = cap;
+      binding = c;
+    }
+  }
+  if (bindingCap < radius) radius = bindingCap;
+  if (!(radius > 0)) radius = 0;
+  if (plan.action === 'relabel') {
+    return { answer: plan.answer, radius, action: 'relabel', conflictSeq: plan.sourceSeq, overlaps };
+  }
+  if (radius < base.radius) {
+    return { answer: plan.answer, radius, action: 'shrink', conflictSeq: binding?.seq ?? null, overlaps };
+  }
+  // Kept (possibly enlarged inside a region of the same answer: conflictSeq names that parent).
+  return { answer: plan.answer, radius, action: 'none', conflictSeq: radius > base.radius ? plan.sourceSeq : null, overlaps };
+}

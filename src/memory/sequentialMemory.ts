@@ -1,0 +1,405 @@
+// One memory (one model, one norm): the index of stored regions, the durable log, and the
+// explicit bounded queue through which every decision passes in one total order.
+//
+// Writer loop: take up to `maxGroup` proposals in FIFO order, decide each against the index
+// (which already holds the earlier ones of the same group), append their frames in one write,
+// fsync once, then resolve the group's promises. A later decision may depend on an earlier
+// record of its group; both become durable with the same fsync, and the log is a prefix-closed
+// append, so no answer is ever returned that depends on a record that could be lost.
+import { performance } from 'node:perf_hooks';
+import { DecisionLog, type ReplaySummary } from './decisionLog.js';
+import type { Disk } from './disk.js';
+import { distance, inputHash, sameBits } from './distance.js';
+import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavailableError } from './errors.js';
+import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
+import type { MemoryObserver } from './observer.js';
+import { makeProjection, project, type BlockProjection } from './projection.js';
+import { ProjectionTree } from './projectionTree.js';
+import { BoundedQueue } from './queue.js';
+import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
+import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
+
+export interface SequentialMemoryOptions {
+  disk: Disk;
+  path: string;
+  model: string;
+  norm: Norm;
+  /** Proposals waiting beyond this are refused with MemoryQueueFullError (503). */
+  queueCapacity?: number;
+  /** Largest number of records committed by one fsync. */
+  maxGroup?: number;
+  observer?: MemoryObserver;
+  /** Open without writing: no truncation of a torn tail, no decisions (export, verify, audit). */
+  readOnly?: boolean;
+  clock?: () => Date;
+}
+
+interface Pending {
+  proposal: Proposal;
+  resolve: (outcome: MemoryOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+/** JSON part of a stored record (everything but the input). */
+type StoredMetadata = Omit<DecisionRecord, 'input'>;
+
+export class SequentialMemory {
+  readonly model: string;
+  readonly norm: Norm;
+  private readonly log: DecisionLog;
+  private readonly observer: MemoryObserver;
+  private readonly queue: BoundedQueue<Pending>;
+  private readonly maxGroup: number;
+  private readonly clock: () => Date;
+  private inputLength = 0;
+  private projection: BlockProjection | null = null;
+  private tree: ProjectionTree | null = null;
+  // Per record (index = seq - 1): frame offset, answer (-1 = abstain), radius.
+  private offsets = new Float64Array(1024);
+  private answers = new Int32Array(1024);
+  private radii = new Float64Array(1024);
+  private count = 0;
+  /** Hash of the input bits -> first record index; further records with that hash in `collisions`. */
+  private readonly byHash = new Map<number, number>();
+  private readonly collisions = new Map<number, number[]>();
+  /** Records of the current group, not yet durable (index -> record). */
+  private readonly unwritten = new Map<number, DecisionRecord>();
+  /** Records 1..durableCount are fsynced: only those are readable from outside. */
+  private durableCount = 0;
+  private nextOffset = 0;
+  private writing = false;
+  private failure: Error | null = null;
+  private closed = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+  replaySummary: ReplaySummary | null = null;
+
+  private constructor(log: DecisionLog, options: SequentialMemoryOptions) {
+    this.log = log;
+    this.model = options.model;
+    this.norm = options.norm;
+    this.observer = options.observer ?? {};
+    this.queue = new BoundedQueue(options.queueCapacity ?? 1024);
+    this.maxGroup = options.maxGroup ?? 256;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Opens (creating if needed) and replays the log, rebuilding the index. */
+  static async open(options: SequentialMemoryOptions): Promise<SequentialMemory> {
+    const started = performance.now();
+    const log = await DecisionLog.open(options.disk, options.path, options.readOnly ?? false);
+    const memory = new SequentialMemory(log, options);
+    let summary: ReplaySummary;
+    try {
+      summary = await log.replay((offset, bytes, at) => memory.load(offset, decodeFrame(bytes, at)));
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
+    memory.tree?.build();
+    memory.nextOffset = log.size();
+    memory.replaySummary = summary;
+    memory.observer.onReplay?.({ model: memory.model, norm: memory.norm, records: summary.records, ms: performance.now() - started, tornTail: summary.tornTail });
+    return memory;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Seq of the last durable record. */
+  get lastSeq(): number {
+    return this.durableCount;
+  }
+
+  get path(): string {
+    return this.log.path;
+  }
+
+  get queueDepth(): number {
+    return this.queue.size;
+  }
+
+  /** Approximate RAM held per record by the index (not counting the log file). */
+  indexBytesPerRecord(): number {
+    if (this.count === 0) return 0;
+    const arrays = this.offsets.length * (8 + 4 + 8);
+    const hashMap = this.byHash.size * 40; // V8 hash table entry with a small-integer value, approx.
+    return (arrays + hashMap + (this.tree?.bytesUsed() ?? 0)) / this.count;
+  }
+
+  /**
+   * Decides `proposal` in the memory's total order. Resolves once its record (and every record
+   * it depends on) is fsynced; rejects with MemoryQueueFullError when the queue is full.
+   */
+  decide(proposal: Proposal): Promise<MemoryOutcome> {
+    if (this.closed) return Promise.reject(new MemoryClosedError());
+    if (this.failure) return Promise.reject(new MemoryUnavailableError(this.failure.message));
+    if (this.log.readOnly) return Promise.reject(new MemoryUnavailableError('opened read-only'));
+    try {
+      this.validate(proposal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<MemoryOutcome>((resolve, reject) => {
+      if (!this.queue.offer({ proposal, resolve, reject })) {
+        reject(new MemoryQueueFullError(this.queue.capacity));
+        return;
+      }
+      this.observer.onQueueDepth?.({ model: this.model, norm: this.norm, depth: this.queue.size });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** The stored record with this seq (read from the log and checksum-verified), or undefined. */
+  readRecord(seq: number): DecisionRecord | undefined {
+    if (!Number.isInteger(seq) || seq < 1 || seq > this.durableCount) return undefined;
+    return this.readStored(seq);
+  }
+
+  private readStored(seq: number): DecisionRecord {
+    const frame = this.log.readFrame(this.offsets[seq - 1]);
+    const meta = JSON.parse(new TextDecoder().decode(frame.json)) as StoredMetadata;
+    if (meta.seq !== seq || frame.seq !== seq) throw new Error(`${this.path}: record at seq ${seq} carries seq ${meta.seq}`);
+    return { ...meta, input: frame.input };
+  }
+
+  /** Records with seq > afterSeq in order, read from the log. */
+  async *records(afterSeq = 0): AsyncGenerator<DecisionRecord> {
+    for (let seq = Math.max(1, Math.floor(afterSeq) + 1); seq <= this.durableCount; seq++) {
+      yield this.readRecord(seq)!;
+    }
+  }
+
+  /** Indices (seq - 1) of every record with exact distance < reach(radius, R_i): for tests and benchmarks. */
+  conflictCandidates(input: Float32Array, radius: number): number[] {
+    if (!this.tree || !this.projection) return [];
+    return this.exactCandidates(input, project(this.projection, input), radius).map((c) => c.seq - 1);
+  }
+
+  /** Waits for queued decisions, then closes the log. Every resolved decision is already fsynced. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await this.idle;
+    await this.log.close();
+  }
+
+  // --- the writer ----------------------------------------------------------------------------
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    let group: Pending[] = [];
+    try {
+      while (this.queue.size > 0 && !this.failure) {
+        group = [];
+        const frames: Uint8Array[] = [];
+        const outcomes: MemoryOutcome[] = [];
+        while (group.length < this.maxGroup && this.queue.size > 0) {
+          const item = this.queue.take()!;
+          group.push(item);
+          outcomes.push(this.decideNow(item.proposal, frames));
+        }
+        this.observer.onQueueDepth?.({ model: this.model, norm: this.norm, depth: this.queue.size });
+        try {
+          if (frames.length > 0) {
+            const t0 = performance.now();
+            await this.log.append(concat(frames));
+            const t1 = performance.now();
+            await this.log.fsync();
+            this.observer.onGroupCommit?.({ model: this.model, norm: this.norm, records: frames.length, writeMs: t1 - t0, fsyncMs: performance.now() - t1 });
+          }
+        } catch (error) {
+          this.fail(error as Error, group);
+          break;
+        }
+        this.unwritten.clear();
+        this.durableCount = this.count;
+        group.forEach((item, i) => item.resolve(outcomes[i]));
+      }
+    } catch (error) {
+      // A broken invariant in the decision code: nothing of this group was written.
+      this.fail(error as Error, group);
+    } finally {
+      this.writing = false;
+      this.markIdle();
+    }
+  }
+
+  /** After a failed write the in-memory state may be ahead of the file: refuse until reopened. */
+  private fail(error: Error, group: Pending[]): void {
+    this.failure = error;
+    this.observer.onFailure?.({ model: this.model, norm: this.norm, error });
+    const refusal = new MemoryUnavailableError(error.message);
+    for (const item of group) item.reject(refusal);
+    for (let item = this.queue.take(); item; item = this.queue.take()) item.reject(refusal);
+  }
+
+  private validate(proposal: Proposal): void {
+    const { input, base } = proposal;
+    if (proposal.model !== this.model || proposal.norm !== this.norm) {
+      throw new MemoryInputError(`proposal for ${proposal.model}/${proposal.norm} sent to the memory of ${this.model}/${this.norm}`);
+    }
+    if (!(input instanceof Float32Array) || input.length === 0) throw new MemoryInputError('input must be a non-empty Float32Array');
+    if (this.inputLength !== 0 && input.length !== this.inputLength) {
+      throw new MemoryInputError(`input has ${input.length} values; this memory stores inputs of ${this.inputLength}`);
+    }
+    for (let i = 0; i < input.length; i++) if (!Number.isFinite(input[i])) throw new MemoryInputError(`input[${i}] is not finite`);
+    if (base.answer !== null && !(Number.isInteger(base.answer) && base.answer >= 0)) throw new MemoryInputError(`bad answer ${base.answer}`);
+    if (!(Number.isFinite(base.radius) && base.radius >= 0)) throw new MemoryInputError(`bad radius ${base.radius}`);
+  }
+
+  /** Steps 1-3 of DESIGN 2 for one proposal; appends its frame to `frames` unless it is a repeat. */
+  private decideNow(proposal: Proposal, frames: Uint8Array[]): MemoryOutcome {
+    const started = performance.now();
+    const input = proposal.input.byteOffset % 4 === 0 ? proposal.input : new Float32Array(proposal.input);
+    if (this.inputLength === 0) this.setInputLength(input.length);
+    const hash = inputHash(input);
+    const repeatOf = this.findRepeat(input, hash);
+    if (repeatOf !== null) {
+      const record = this.recordAt(repeatOf);
+      this.observer.onDecision?.({
+        model: this.model, norm: this.norm, seq: record.seq, action: 'repeat', answer: record.answer, radius: record.radius,
+        overlaps: 0, candidates: 0, size: this.count, decideMs: performance.now() - started,
+      });
+      return { seq: record.seq, answer: record.answer, radius: record.radius, action: 'repeat', conflictSeq: record.seq, record };
+    }
+
+    const base = { answer: proposal.base.answer, radius: proposal.base.answer === null ? 0 : proposal.base.radius };
+    const projected = project(this.projection!, input);
+    let candidates = this.exactCandidates(input, projected, base.radius);
+    const examined = candidates.length;
+    const plan = planDecision(base, candidates);
+    if (plan.upper > base.radius) candidates = this.exactCandidates(input, projected, plan.upper);
+    const rules = finishDecision(base, plan, candidates);
+
+    const seq = this.count + 1;
+    const decideMs = performance.now() - started;
+    const metadata: StoredMetadata = {
+      seq,
+      model: this.model,
+      norm: this.norm,
+      answer: rules.answer,
+      radius: rules.radius,
+      sigma: proposal.base.sigma,
+      seed: proposal.seed,
+      time: this.clock().toISOString(),
+      action: rules.action,
+      conflictSeq: rules.conflictSeq,
+      base: proposal.base,
+      params: proposal.params,
+      timingsMs: { ...proposal.timingsMs, memoryDecide: decideMs },
+      ...(proposal.requestId !== undefined ? { requestId: proposal.requestId } : {}),
+      ...(proposal.clientId !== undefined ? { clientId: proposal.clientId } : {}),
+    };
+    const frame = encodeFrame(seq, rules.answer, rules.radius, input, metadata);
+    // Checksum verified on write: the frame must decode to exactly what was decided.
+    const check = decodeFrame(frame, 0);
+    if (check.seq !== seq || check.radius !== rules.radius || check.answer !== rules.answer || !sameBits(check.input, input)) {
+      throw new Error(`frame of seq ${seq} does not round-trip`);
+    }
+    frames.push(frame);
+    const record: DecisionRecord = { ...metadata, input: new Float32Array(input) };
+    this.unwritten.set(seq - 1, record);
+    this.add(this.nextOffset, rules.answer, rules.radius, hash, projected, true);
+    this.nextOffset += frame.length;
+    this.observer.onDecision?.({
+      model: this.model, norm: this.norm, seq, action: rules.action, answer: rules.answer, radius: rules.radius,
+      overlaps: rules.overlaps, candidates: examined, size: this.count, decideMs,
+    });
+    return { seq, answer: rules.answer, radius: rules.radius, action: rules.action, conflictSeq: rules.conflictSeq, record };
+  }
+
+  // --- the index -----------------------------------------------------------------------------
+
+  private setInputLength(length: number): void {
+    this.inputLength = length;
+    this.projection = makeProjection(length, this.norm);
+    this.tree = new ProjectionTree(this.projection.dims, this.norm);
+  }
+
+  /** Replay: one stored frame. */
+  private load(offset: number, frame: ReturnType<typeof decodeFrame>): void {
+    if (this.inputLength === 0) this.setInputLength(frame.input.length);
+    if (frame.input.length !== this.inputLength) {
+      throw new Error(`${this.path}: record ${frame.seq} has ${frame.input.length} input values, expected ${this.inputLength}`);
+    }
+    const projected = project(this.projection!, frame.input);
+    this.add(offset, frame.answer, frame.radius, inputHash(frame.input), projected, false);
+    this.durableCount = this.count;
+  }
+
+  private add(offset: number, answer: number | null, radius: number, hash: number, projected: Float64Array, online: boolean): void {
+    const index = this.count;
+    if (index === this.offsets.length) {
+      this.offsets = grow(this.offsets, Float64Array);
+      this.answers = grow(this.answers, Int32Array);
+      this.radii = grow(this.radii, Float64Array);
+    }
+    this.offsets[index] = offset;
+    this.answers[index] = answer === null ? -1 : answer;
+    this.radii[index] = radius;
+    const first = this.byHash.get(hash);
+    if (first === undefined) this.byHash.set(hash, index);
+    else {
+      const list = this.collisions.get(hash) ?? [];
+      list.push(index);
+      this.collisions.set(hash, list);
+    }
+    if (online) this.tree!.insert(projected, radius);
+    else this.tree!.append(projected, radius);
+    this.count++;
+  }
+
+  private findRepeat(input: Float32Array, hash: number): number | null {
+    const first = this.byHash.get(hash);
+    if (first === undefined) return null;
+    for (const index of [first, ...(this.collisions.get(hash) ?? [])]) {
+      if (sameBits(this.inputAt(index), input)) return index;
+    }
+    return null;
+  }
+
+  private inputAt(index: number): Float32Array {
+    const pending = this.unwritten.get(index);
+    if (pending) return pending.input;
+    const bytes = this.log.file.read(this.offsets[index] + INPUT_OFFSET_IN_FRAME, this.inputLength * 4);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, this.inputLength);
+  }
+
+  private recordAt(index: number): DecisionRecord {
+    return this.unwritten.get(index) ?? this.readStored(index + 1);
+  }
+
+  private exactCandidates(input: Float32Array, projected: Float64Array, radius: number): Candidate[] {
+    const ids = this.tree!.candidates(projected, radius);
+    const out: Candidate[] = [];
+    for (const id of ids) {
+      const d = distance(input, this.inputAt(id), this.norm);
+      const R = this.radii[id];
+      if (d < reach(radius, R)) {
+        const answer = this.answers[id];
+        out.push({ seq: id + 1, answer: answer < 0 ? null : answer, radius: R, distance: d });
+      }
+    }
+    return out;
+  }
+}
+
+function grow<T extends Float64Array | Int32Array>(array: T, Kind: { new (n: number): T }): T {
+  const bigger = new Kind(array.length * 2);
+  bigger.set(array);
+  return bigger;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

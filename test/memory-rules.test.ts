@@ -1,0 +1,121 @@
+// Property tests of the memory against the brute-force reference of DESIGN 2: after every
+// step the invariant holds, the index returned every record a scan finds, and answer /
+// radius / action / conflictSeq equal the reference. Seeds are printed on failure.
+import { describe, expect, it } from 'vitest';
+import { distance } from '../src/memory/distance.js';
+import { FaultDisk } from '../src/memory/faultDisk.js';
+import { findViolations, referenceDecide, type ReferenceRecord } from '../src/memory/reference.js';
+import { reach } from '../src/memory/rules.js';
+import { SequentialMemory } from '../src/memory/sequentialMemory.js';
+import type { Norm } from '../src/memory/types.js';
+import { proposal, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
+
+async function openMemory(norm: Norm, seed: number) {
+  return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm });
+}
+
+/** Runs `steps` proposals through the memory and the reference side by side. */
+async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: number, seed: number): Promise<void> {
+  const context = `kind=${kind} norm=${norm} dim=${dim} seed=${seed}`;
+  const memory = await openMemory(norm, seed);
+  const stream = new StreamGenerator(kind, dim, norm, seed);
+  const stored: ReferenceRecord[] = [];
+  const dist = (a: Float32Array, b: Float32Array) => distance(a, b, norm);
+  const counts: Record<string, number> = {};
+  for (let step = 0; step < steps; step++) {
+    const item = stream.next(stored, dist);
+    const radius = item.answer === null ? 0 : item.radius;
+    // The index must return every record a scan finds within reach (at the proposal's radius and a larger one).
+    for (const r of [radius, radius + 0.5 * (stored.at(-1)?.radius ?? 1)]) {
+      const scan = stored.filter((rec) => dist(item.input, rec.input) < reach(r, rec.radius)).map((rec) => rec.seq - 1);
+      const indexed = memory.conflictCandidates(item.input, r).sort((a, b) => a - b);
+      expect(indexed, `${context} step=${step}: index vs scan at radius ${r}`).toEqual(scan);
+    }
+    const expected = referenceDecide(stored, item.input, { answer: item.answer, radius }, norm);
+    const outcome = await memory.decide(proposal('m', norm, item.input, item.answer, item.radius));
+    const got = { answer: outcome.answer, radius: outcome.radius, action: outcome.action, conflictSeq: outcome.conflictSeq };
+    const want = { answer: expected.answer, radius: expected.radius, action: expected.action, conflictSeq: expected.conflictSeq };
+    expect(got, `${context} step=${step}`).toEqual(want);
+    counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
+    if (outcome.action === 'repeat') {
+      expect(outcome.seq, `${context} step=${step}`).toBe(expected.repeatOf);
+      continue;
+    }
+    expect(outcome.seq, context).toBe(stored.length + 1);
+    const rec: ReferenceRecord = { seq: outcome.seq, input: new Float32Array(item.input), answer: outcome.answer, radius: outcome.radius };
+    // Invariant after this step: the new record against every earlier one (earlier pairs were checked before).
+    for (const other of stored) {
+      if (other.answer !== rec.answer) {
+        const d = dist(rec.input, other.input);
+        expect(d >= rec.radius + other.radius, `${context} step=${step}: seq ${rec.seq} overlaps seq ${other.seq} (d=${d}, R=${rec.radius}+${other.radius})`).toBe(true);
+      }
+    }
+    stored.push(rec);
+  }
+  expect(findViolations(stored, norm), context).toEqual([]);
+  // Each stream must actually exercise the rules.
+  expect(Object.keys(counts).length, `${context} actions ${JSON.stringify(counts)}`).toBeGreaterThanOrEqual(kind === 'random' ? 2 : 3);
+  await memory.close();
+}
+
+describe('memory rules against the brute-force reference', () => {
+  const seeds = (process.env.MEMORY_SEEDS ?? '11,12,13').split(',').map(Number);
+  for (const norm of ['l2', 'l1'] as const) {
+    for (const kind of ['random', 'clustered', 'adversarial'] as const) {
+      it(`${kind} streams, ${norm}, d=8`, async () => {
+        for (const seed of seeds) await runStream(kind, norm, 8, 400, seed);
+      });
+    }
+  }
+  it('clustered and adversarial streams at d=784', async () => {
+    await runStream('clustered', 'l2', 784, 250, 21);
+    await runStream('adversarial', 'l2', 784, 250, 22);
+    await runStream('adversarial', 'l1', 784, 150, 23);
+  });
+});
+
+describe('memory rules, worked cases', () => {
+  const x = (...v: number[]) => Float32Array.from(v);
+
+  it('relabels an input inside another answer, shrinks a ball that would overlap, keeps a nested ball, repeats', async () => {
+    const memory = await openMemory('l2', 1);
+    const a = await memory.decide(proposal('m', 'l2', x(0, 0), 1, 1));
+    expect(a).toMatchObject({ seq: 1, answer: 1, radius: 1, action: 'none', conflictSeq: null });
+    // inside region 1 with another answer: relabelled to 1 with radius 1 - 0.5
+    const b = await memory.decide(proposal('m', 'l2', x(0.5, 0), 2, 3));
+    expect(b).toMatchObject({ seq: 2, answer: 1, action: 'relabel', conflictSeq: 1 });
+    expect(b.radius).toBeCloseTo(0.5, 12);
+    // outside, answer 2, radius 2 would overlap: shrunk to just below touching (distance 3 - 1)
+    const c = await memory.decide(proposal('m', 'l2', x(3, 0), 2, 2));
+    expect(c).toMatchObject({ seq: 3, answer: 2, action: 'shrink', conflictSeq: 1 });
+    expect(c.radius).toBeLessThan(2);
+    expect(c.radius).toBeGreaterThan(2 - 1e-8);
+    // an abstain inside region 1 is relabelled too
+    const d = await memory.decide(proposal('m', 'l2', x(-0.25, 0), null, 0));
+    expect(d).toMatchObject({ answer: 1, action: 'relabel', conflictSeq: 1 });
+    expect(d.radius).toBeCloseTo(0.75, 12);
+    // same answer nested deep inside region 1: keeps the larger nested radius
+    const e = await memory.decide(proposal('m', 'l2', x(0, 0.1), 1, 0.2));
+    expect(e).toMatchObject({ answer: 1, action: 'none', conflictSeq: 1 });
+    expect(e.radius).toBeCloseTo(0.9, 8); // 0.1 is stored as float32
+    // exact repeat: the stored answer, nothing new stored
+    const f = await memory.decide(proposal('m', 'l2', x(3, 0), 0, 5));
+    expect(f).toMatchObject({ seq: 3, answer: 2, action: 'repeat', conflictSeq: 3 });
+    expect(memory.lastSeq).toBe(5);
+    // an abstain is stored as a radius-0 region: a later ball of another answer may not cover it
+    const g = await memory.decide(proposal('m', 'l2', x(10, 0), null, 0));
+    expect(g).toMatchObject({ answer: null, radius: 0, action: 'none' });
+    const h = await memory.decide(proposal('m', 'l2', x(10.5, 0), 3, 2));
+    expect(h).toMatchObject({ answer: 3, action: 'shrink', conflictSeq: g.seq });
+    expect(h.radius).toBeLessThan(0.5);
+    await memory.close();
+  });
+
+  it('a point exactly on a boundary is not inside (open balls) and gets radius 0', async () => {
+    const memory = await openMemory('l1', 2);
+    await memory.decide(proposal('m', 'l1', x(0, 0), 1, 1));
+    const b = await memory.decide(proposal('m', 'l1', x(0.5, 0.5), 2, 1)); // l1 distance exactly 1
+    expect(b).toMatchObject({ answer: 2, radius: 0, action: 'shrink', conflictSeq: 1 });
+    await memory.close();
+  });
+});
