@@ -1,0 +1,129 @@
+// bench/gateway: what the gateway adds on top of the engine, measured side by side in one run.
+// Single requests: engine.certify in-process vs POST :certify end to end (HTTP, validation,
+// worker hop, memory with fsync), same images, same N. Concurrency: W engine threads running
+// back to back vs 16 HTTP clients against a gateway with the same W workers.
+// Usage: npx tsx bench/gateway.ts [--n 10000] [--n0 100] [--single 10] [--total 48] [--clients 16] [--workers 2] [--threads 1]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import pino from 'pino';
+import { loadFashionMnist } from '../src/datasets/fashionMnist.js';
+import { Engine, loadManifest, modelPath, newSeed, type DecisionRequest } from '../src/engine/index.js';
+import { loadGatewayConfig } from '../src/gateway/config.js';
+import { startGateway } from '../src/gateway/server.js';
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000' },
+    n0: { type: 'string', default: '100' },
+    single: { type: 'string', default: '10' },
+    total: { type: 'string', default: '48' },
+    clients: { type: 'string', default: '16' },
+    workers: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '1' },
+    'batch-size': { type: 'string', default: '1000' },
+  },
+});
+const n = Number(args.n);
+const n0 = Number(args.n0);
+const singles = Number(args.single);
+const total = Number(args.total);
+const clients = Number(args.clients);
+const workers = Number(args.workers);
+const threads = Number(args.threads);
+const batchSize = Number(args['batch-size']);
+
+const manifestPath = fileURLToPath(new URL('../models/manifest.json', import.meta.url));
+const manifest = loadManifest(manifestPath);
+const entry = manifest.models.find((m) => m.name === manifest.default)!;
+const request: DecisionRequest = { n0, n, alpha: 0.001, sigma: 'auto', norm: entry.norm, solver: 'batched' };
+const images = loadFashionMnist('test', singles + total + 1).images;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// --- the gateway under test (real memory files, real workers) ---
+const dataDir = mkdtempSync(join(tmpdir(), 'certigate-bench-'));
+const config = loadGatewayConfig({
+  flags: { port: 0, dataDir, models: manifestPath, workers, intraOpThreads: threads, batchSize, maxQueue: 1024, logLevel: 'silent', defaults: { n, n0 } },
+});
+const gateway = await startGateway(config, { logger: pino({ level: 'silent' }) });
+const certifyUrl = `${gateway.url}/v1/models/${entry.name}:certify`;
+async function httpCertify(image: Float32Array): Promise<{ ms: number; engineMs: number }> {
+  const started = performance.now();
+  const res = await fetch(certifyUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: Array.from(image), params: { n, n0 } }) });
+  const body = await res.json() as { timingsMs: { sigma: number; certify: number } };
+  if (res.status !== 200) throw new Error(`certify answered ${res.status}: ${JSON.stringify(body)}`);
+  return { ms: performance.now() - started, engineMs: body.timingsMs.sigma + body.timingsMs.certify };
+}
+
+// --- single requests, interleaved: engine in-process, then the same image over HTTP ---
+const engine = await Engine.load(entry, modelPath(manifest, entry), { intraOpThreads: threads, batchSize });
+await engine.certify(images[0]!, { ...request, n: 100, n0: 10 }, newSeed());
+await httpCertify(images[images.length - 1]!); // warm-up of a gateway worker
+const engineSingle: number[] = [];
+const httpSingle: number[] = [];
+const httpInsideEngine: number[] = [];
+for (let i = 1; i <= singles; i++) {
+  const t0 = performance.now();
+  await engine.certify(images[i]!, request, newSeed());
+  engineSingle.push(performance.now() - t0);
+  const http = await httpCertify(images[i]!);
+  httpSingle.push(http.ms);
+  httpInsideEngine.push(http.engineMs);
+}
+await engine.close();
+
+// --- concurrency: W engine threads back to back vs `clients` HTTP clients ---
+const share = (w: number) => images.slice(1 + singles).filter((_, i) => i % workers === w);
+async function engineThroughput(): Promise<number> {
+  const here = import.meta.url;
+  const loopUrl = new URL('./gatewayEngineLoop.ts', here).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const threadsList = Array.from({ length: workers }, (_, w) => new Worker(
+    `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(loopUrl)}, ${JSON.stringify(here)}))`,
+    { eval: true, workerData: { manifestPath, model: entry.name, threads, batchSize, request, images: share(w) } },
+  ));
+  await Promise.all(threadsList.map((t) => new Promise((r) => t.once('message', r))));
+  const started = performance.now();
+  await Promise.all(threadsList.map((t) => {
+    const done = new Promise((r) => t.once('message', r));
+    t.postMessage('go');
+    return done;
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(threadsList.map((t) => t.terminate()));
+  return total / seconds;
+}
+async function httpThroughput(): Promise<number> {
+  const queue = images.slice(1 + singles);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < queue.length) await httpCertify(queue[next++]!);
+  }));
+  return total / ((performance.now() - started) / 1000);
+}
+const engineRate = await engineThroughput();
+const httpRate = await httpThroughput();
+await gateway.shutdown('bench');
+rmSync(dataDir, { recursive: true, force: true });
+
+const singleOverhead = mean(httpSingle) / mean(engineSingle) - 1;
+const report = {
+  machine: { cores: availableParallelism(), node: process.version },
+  setup: { model: entry.name, n, n0, alpha: request.alpha, sigma: 'auto (batched)', workers, intraOpThreads: threads, batchSize, singles, total, clients },
+  single: {
+    engineMeanMs: +mean(engineSingle).toFixed(1), engineMedianMs: +median(engineSingle).toFixed(1),
+    httpMeanMs: +mean(httpSingle).toFixed(1), httpMedianMs: +median(httpSingle).toFixed(1),
+    engineInsideHttpMeanMs: +mean(httpInsideEngine).toFixed(1),
+    overheadPct: +(100 * singleOverhead).toFixed(2),
+    overheadMedianPct: +(100 * (median(httpSingle) / median(engineSingle) - 1)).toFixed(2),
+  },
+  concurrent: {
+    engineDecisionsPerS: +engineRate.toFixed(3), httpDecisionsPerS: +httpRate.toFixed(3), ratio: +(httpRate / engineRate).toFixed(3),
+  },
+};
+console.log(JSON.stringify(report, null, 2));
