@@ -1,7 +1,8 @@
 // Noise for randomized smoothing: Gaussian (l2) by a 256-layer ziggurat, uniform (l1).
 // Sums x + sigma * eps are formed in float64 and rounded to the fixed grid q of soundness.ts (exact
 // in float32): see docs/soundness.md for why this, plus a margin on pA, keeps the certificate honest.
-import type { Xoshiro128 } from './random.js';
+import { LANES, type Xoshiro128, type XoshiroLane } from './random.js';
+import { NoiseKernel } from './noiseKernel.js';
 import type { Norm } from './types.js';
 import { quantize } from './soundness.js';
 
@@ -61,35 +62,40 @@ function buildTables(): ZigguratTables {
 
 const TABLES = buildTables();
 
-/** One standard normal draw. Fast path: one table lookup, one multiply, one compare (~99%). */
-export function standardGaussian(rng: Xoshiro128): number {
+/** One standard normal draw from one generator. Fast path: one table lookup, one multiply, one compare (~99%). */
+function laneGaussian(lane: XoshiroLane): number {
   const widths = TABLES.x;
-  const bits = rng.nextUint32();
+  const bits = lane.nextUint32();
   const layer = bits & 0xff;
   const negative = (bits & 0x100) !== 0;
-  const z = ((bits >>> 9) * 4294967296 + rng.nextUint32()) * TWO_POW_NEG_55 * widths[layer]; // 55-bit uniform
+  const z = ((bits >>> 9) * 4294967296 + lane.nextUint32()) * TWO_POW_NEG_55 * widths[layer]; // 55-bit uniform
   if (z < widths[layer + 1]) return negative ? -z : z;
-  return finishGaussian(rng, layer, z, negative);
+  return finishGaussian(lane, layer, z, negative);
 }
 
-/** The ziggurat's slow path for a candidate z outside the inner rectangle of `layer`. */
-function finishGaussian(rng: Xoshiro128, layer: number, z: number, negative: boolean): number {
+/** The ziggurat's slow path for a candidate z outside the inner rectangle of `layer` (also run for the kernel). */
+function finishGaussian(lane: XoshiroLane, layer: number, z: number, negative: boolean): number {
   const { f, r } = TABLES;
   if (layer === 0) {
-    const tail = sampleTail(rng, r);
+    const tail = sampleTail(lane, r);
     return negative ? -tail : tail;
   }
-  const y = f[layer] + rng.nextDouble() * (f[layer + 1] - f[layer]);
+  const y = f[layer] + lane.nextDouble() * (f[layer + 1] - f[layer]);
   if (y < density(z)) return negative ? -z : z;
-  return standardGaussian(rng); // rejected: start afresh (terminates with probability 1)
+  return laneGaussian(lane); // rejected: start afresh (terminates with probability 1)
 }
 
-function sampleTail(rng: Xoshiro128, r: number): number {
+function sampleTail(lane: XoshiroLane, r: number): number {
   for (;;) {
-    const a = -Math.log(rng.nextDoubleNonZero()) / r;
-    const b = -Math.log(rng.nextDoubleNonZero());
+    const a = -Math.log(lane.nextDoubleNonZero()) / r;
+    const b = -Math.log(lane.nextDoubleNonZero());
     if (2 * b >= a * a) return r + a;
   }
+}
+
+/** One standard normal draw of the stream (from the lane of the next draw). */
+export function standardGaussian(rng: Xoshiro128): number {
+  return laneGaussian(rng.nextLane());
 }
 
 /** Standard draw of the noise family of `norm`: N(0, 1) for l2, U[-1, 1] for l1. */
@@ -98,48 +104,35 @@ export function standardDraw(rng: Xoshiro128, norm: Norm): number {
 }
 
 /**
- * out[k*d + j] = q(x[j] + sigma * eps_kj) for rows k = 0..rows-1, fresh eps from rng.
- * This is the hot loop of certification (N * d draws), so the Gaussian case keeps the
- * xoshiro128** state in locals and inlines the ziggurat's fast path; the rare slow path
- * (about 1% of draws) hands the state back to `finishGaussian`.
+ * The definition of the noisy batch, in plain JS: out[k*d + j] = q(x[j] + sigma * eps_kj) for
+ * rows k = 0..rows-1, eps the next rows * d standard draws of rng. fillNoisyBatch must agree
+ * with it bit for bit (test/noise.test.ts).
+ */
+export function fillNoisyBatchReference(rng: Xoshiro128, norm: Norm, x: Float32Array, sigma: number, rows: number, out: Float32Array): void {
+  const d = x.length;
+  if (out.length < rows * d) throw new Error(`noise buffer holds ${out.length} values, needs ${rows * d}`);
+  let k = 0;
+  for (let row = 0; row < rows; row++) for (let j = 0; j < d; j++) out[k++] = quantize(x[j] + sigma * standardDraw(rng, norm));
+}
+
+// One kernel per thread, made on first use: it only holds scratch memory between synchronous
+// calls, so sharing it between streams is safe.
+let kernel: NoiseKernel | undefined;
+
+/**
+ * Same values as fillNoisyBatchReference, fast: this is the hot loop of certification (N * d
+ * draws), so it runs in the WebAssembly SIMD kernel whenever the lanes line up with the
+ * kernel's groups of LANES draws (d a multiple of LANES, stream at lane 0: always, in practice).
  */
 export function fillNoisyBatch(rng: Xoshiro128, norm: Norm, x: Float32Array, sigma: number, rows: number, out: Float32Array): void {
   const d = x.length;
-  const total = rows * d;
-  if (out.length < total) throw new Error(`noise buffer holds ${out.length} values, needs ${total}`);
-  if (norm === 'l1') {
-    let k = 0;
-    for (let row = 0; row < rows; row++) for (let j = 0; j < d; j++) out[k++] = quantize(x[j] + sigma * (2 * rng.nextDouble() - 1));
+  if (out.length < rows * d) throw new Error(`noise buffer holds ${out.length} values, needs ${rows * d}`);
+  if (d % LANES !== 0 || rng.next !== 0) {
+    fillNoisyBatchReference(rng, norm, x, sigma, rows, out);
     return;
   }
-  const widths = TABLES.x;
-  let s0 = rng.s0, s1 = rng.s1, s2 = rng.s2, s3 = rng.s3;
-  let j = 0;
-  for (let k = 0; k < total; k++) {
-    // Two xoshiro128** steps, inlined.
-    let m = Math.imul(s1, 5);
-    const bits = Math.imul((m << 7) | (m >>> 25), 9);
-    let t = s1 << 9;
-    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-    m = Math.imul(s1, 5);
-    const low = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
-    t = s1 << 9;
-    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-    const layer = bits & 0xff;
-    const negative = (bits & 0x100) !== 0;
-    const z = ((bits >>> 9) * 4294967296 + low) * TWO_POW_NEG_55 * widths[layer];
-    let eps: number;
-    if (z < widths[layer + 1]) {
-      eps = negative ? -z : z;
-    } else {
-      rng.s0 = s0; rng.s1 = s1; rng.s2 = s2; rng.s3 = s3;
-      eps = finishGaussian(rng, layer, z, negative);
-      s0 = rng.s0; s1 = rng.s1; s2 = rng.s2; s3 = rng.s3;
-    }
-    out[k] = quantize(x[j] + sigma * eps);
-    if (++j === d) j = 0;
-  }
-  rng.s0 = s0; rng.s1 = s1; rng.s2 = s2; rng.s3 = s3;
+  kernel ??= new NoiseKernel(TABLES.x, finishGaussian);
+  kernel.fill(rng, norm, x, sigma, rows, out);
 }
 
 /** Fixed standard draws (reparameterisation): `count` vectors of length d, float64. */

@@ -7,22 +7,21 @@ export function newSeed(): string {
   return randomBytes(16).toString('hex');
 }
 
-const TWO_POW_NEG_32 = 2 ** -32;
 const TWO_POW_NEG_53 = 2 ** -53;
 
 /**
- * xoshiro128** (Blackman & Vigna): 128-bit state, 32-bit outputs, fast with V8's int32 ops.
- * Uniform doubles take two outputs and carry the full 53 bits, which the float-soundness
- * argument (docs/soundness.md) needs.
+ * One xoshiro128** generator (Blackman & Vigna): 128-bit state, 32-bit outputs, fast with
+ * V8's int32 ops. Uniform doubles take two outputs and carry the full 53 bits, which the
+ * float-soundness argument (docs/soundness.md) needs.
  */
-export class Xoshiro128 {
-  // Public so that hot loops (noise.ts) can keep the state in locals and write it back.
+export class XoshiroLane {
+  // Public so that the noise kernel can hand the state to and from WebAssembly memory.
   s0: number;
   s1: number;
   s2: number;
   s3: number;
 
-  constructor(state: Uint32Array) {
+  constructor(state: ArrayLike<number>) {
     if (state.length !== 4 || (state[0] | state[1] | state[2] | state[3]) === 0) {
       throw new Error('xoshiro128** needs a non-zero 128-bit state');
     }
@@ -62,14 +61,52 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Independent stream for `label` under `seed`: its state is SHA-256(seed ":" label), truncated. */
-export function deriveStream(seed: string, label: string): Xoshiro128 {
-  if (!/^[0-9a-f]{8,}$/.test(seed)) throw new Error(`seed must be lowercase hex, got ${JSON.stringify(seed)}`);
-  const digest = createHash('sha256').update(`${seed}:${label}`).digest();
-  const state = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) state[i] = digest.readUint32LE(4 * i);
-  if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1; // probability 2^-128
-  return new Xoshiro128(state);
+/** Lanes per stream: one i32x4 of WebAssembly SIMD steps all of them at once (noise.ts). */
+export const LANES = 4;
+
+/**
+ * A noise stream: LANES independent xoshiro128** lanes, interleaved. Draw k of the stream
+ * (one Gaussian, one uniform, or one 32-bit word) comes wholly from lane k mod LANES, so
+ * that the lanes can run side by side in SIMD and still give one deterministic sequence.
+ */
+export class Xoshiro128 {
+  /** Lane of the next draw. */
+  next = 0;
+
+  constructor(readonly lanes: XoshiroLane[]) {
+    if (lanes.length !== LANES) throw new Error(`a stream has ${LANES} lanes, got ${lanes.length}`);
+  }
+
+  /** The generator of the next draw (the caller takes one draw from it); moves on to the next lane. */
+  nextLane(): XoshiroLane {
+    const lane = this.lanes[this.next];
+    this.next = (this.next + 1) % LANES;
+    return lane;
+  }
+
+  /** One draw: a 32-bit word. */
+  nextUint32(): number {
+    return this.nextLane().nextUint32();
+  }
+
+  /** One draw: a uniform double in [0, 1) with 53 random bits. */
+  nextDouble(): number {
+    return this.nextLane().nextDouble();
+  }
 }
 
-export { TWO_POW_NEG_32 };
+/**
+ * Independent stream for `label` under `seed`: lane i's state is the i-th 128 bits of
+ * SHA-512(seed ":" label), so lanes and labels are seeded like independent random states.
+ */
+export function deriveStream(seed: string, label: string): Xoshiro128 {
+  if (!/^[0-9a-f]{8,}$/.test(seed)) throw new Error(`seed must be lowercase hex, got ${JSON.stringify(seed)}`);
+  const digest = createHash('sha512').update(`${seed}:${label}`).digest();
+  const lanes: XoshiroLane[] = [];
+  for (let lane = 0; lane < LANES; lane++) {
+    const state = [0, 1, 2, 3].map((i) => digest.readUint32LE(16 * lane + 4 * i));
+    if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1; // probability 2^-128
+    lanes.push(new XoshiroLane(state));
+  }
+  return new Xoshiro128(lanes);
+}
