@@ -271,6 +271,19 @@ describe('Open Inference Protocol v2', () => {
     expect(decisions[0].base.n).toBe(200);
   });
 
+  it('infer predict runs PREDICT per row and stores nothing', async () => {
+    const before = await exportMemory(gw.url, gw.model);
+    const images = testImages(2);
+    const res = await postJson(`${gw.url}/v2/models/${gw.model}/infer`, {
+      parameters: { mode: 'predict', n: 200 }, inputs: [{ name: 'input', shape: [2, 1, 28, 28], datatype: 'FP32', data: images }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.outputs.map((o: any) => o.name)).toEqual(['answer', 'p_value']);
+    expect(res.body.outputs[0].shape).toEqual([2]);
+    expect(JSON.parse(res.body.parameters.predictions)).toHaveLength(2);
+    expect(await exportMemory(gw.url, gw.model)).toEqual(before);
+  });
+
   it('infer logits runs the raw forward pass on a batch', async () => {
     const images = testImages(2);
     const res = await postJson(`${gw.url}/v2/models/${gw.model}/infer`, {
