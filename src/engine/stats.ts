@@ -456,11 +456,11 @@ function betaQuantileGuess(tailProbability: number, a: number, b: number, lowerT
   }
   const lnB = logBeta(a, b);
   if (lowerTail) {
-    const x = Math.exp((Math.log(tailProbability * a) + lnB) / a); // I ~ x^a / (a B)
-    return pointFromSmaller(Math.min(x, 0.5), 1 - Math.min(x, 0.5));
+    const lnX = Math.min(-1e-300, (Math.log(tailProbability * a) + lnB) / a); // I ~ x^a / (a B)
+    return pointFromSmaller(Math.exp(lnX), -Math.expm1(lnX));
   }
-  const y = Math.exp((Math.log(tailProbability * b) + lnB) / b); // 1 - I ~ y^b / (b B)
-  return pointFromSmaller(1 - Math.min(y, 0.5), Math.min(y, 0.5));
+  const lnY = Math.min(-1e-300, (Math.log(tailProbability * b) + lnB) / b); // 1 - I ~ y^b / (b B)
+  return pointFromSmaller(-Math.expm1(lnY), Math.exp(lnY));
 }
 
 /**
@@ -484,7 +484,13 @@ function solveBetaTail(p: number, a: number, b: number, lowerTail: boolean): num
     else tAbove = Math.min(tAbove, t);
     const slope = Math.exp(tails.lnPowerTerm - lnTail);
     let step = -h / slope;
-    if (!Number.isFinite(step) || t + step <= tBelow || t + step >= tAbove) {
+    // |step| bounds the relative change of the smaller of x and y. Newton converges
+    // quadratically, so after a step below 1e-12 what is left is far below rounding.
+    if (Math.abs(step) <= 1e-12) {
+      point = shiftLogit(point, step);
+      break;
+    }
+    if (!Number.isFinite(step) || t + step < tBelow || t + step > tAbove) {
       if (Number.isFinite(tBelow) && Number.isFinite(tAbove)) {
         point = pointFromLogit(0.5 * (tBelow + tAbove));
         if (tAbove - tBelow <= 4 * DOUBLE_EPSILON * Math.max(1, Math.abs(t))) break;
@@ -493,8 +499,6 @@ function solveBetaTail(p: number, a: number, b: number, lowerTail: boolean): num
       step = h < 0 ? Math.max(1, Math.abs(t)) : -Math.max(1, Math.abs(t));
     }
     point = shiftLogit(point, step);
-    // |step| bounds the relative change of the smaller of x and y.
-    if (Math.abs(step) <= DOUBLE_EPSILON) break;
   }
   return point.x;
 }
