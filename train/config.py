@@ -23,11 +23,11 @@ DEFAULTS = {
 
 METHOD_DEFAULTS = {
     'cohen': {},
-    'smoothadv': {'m': 2, 'epsilon': 0.5, 'numSteps': 2, 'warmupEpochs': 1},
+    'smoothadv': {'m': 2, 'epsilon': 0.5, 'numSteps': 1, 'warmupEpochs': 2},
     'macer': {'m': 4, 'lambda': 12.0, 'gamma': 8.0, 'beta': 16.0},
 }
 
-DS2_DEFAULTS = {'K': 5, 'n': 1, 'alpha': 1e-4, 'sigmaMin': 0.05, 'sigmaMax': 1.0}
+DS2_DEFAULTS = {'K': 2, 'n': 1, 'alpha': 1e-4, 'sigmaMin': 0.05, 'sigmaMax': 1.0}
 
 
 def load_config(name_or_path):
