@@ -2,9 +2,10 @@
 // Single requests: engine.certify in-process vs POST :certify end to end (HTTP, validation,
 // worker hop, memory with fsync), same images, same N. Concurrency: W engine threads running
 // back to back vs 16 HTTP clients against a gateway with the same W workers.
-// Usage: npx tsx bench/gateway.ts [--n 10000] [--n0 100] [--single 10] [--total 48] [--clients 16] [--workers 2] [--threads 1]
+// The concurrent phases alternate (E H, H E, E H, ...) over `rounds` to cancel drift in a shared machine's load.
+// Usage: npx tsx bench/gateway.ts [--n 10000] [--n0 100] [--single 10] [--total 32] [--clients 16] [--workers 2] [--threads 1] [--rounds 3]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,11 +21,12 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '10000' },
     n0: { type: 'string', default: '100' },
     single: { type: 'string', default: '10' },
-    total: { type: 'string', default: '48' },
+    total: { type: 'string', default: '32' },
     clients: { type: 'string', default: '16' },
     workers: { type: 'string', default: '2' },
     threads: { type: 'string', default: '1' },
     'batch-size': { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const n = Number(args.n);
@@ -35,12 +37,14 @@ const clients = Number(args.clients);
 const workers = Number(args.workers);
 const threads = Number(args.threads);
 const batchSize = Number(args['batch-size']);
+const rounds = Number(args.rounds);
+const loadAtStart = loadavg();
 
 const manifestPath = fileURLToPath(new URL('../models/manifest.json', import.meta.url));
 const manifest = loadManifest(manifestPath);
 const entry = manifest.models.find((m) => m.name === manifest.default)!;
 const request: DecisionRequest = { n0, n, alpha: 0.001, sigma: 'auto', norm: entry.norm, solver: 'batched' };
-const images = loadFashionMnist('test', singles + total + 1).images;
+const images = loadFashionMnist('test', 1 + singles + total * rounds).images;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -77,8 +81,10 @@ for (let i = 1; i <= singles; i++) {
 await engine.close();
 
 // --- concurrency: W engine threads back to back vs `clients` HTTP clients ---
-const share = (w: number) => images.slice(1 + singles).filter((_, i) => i % workers === w);
-async function engineThroughput(): Promise<number> {
+// Each round certifies fresh images (no memory repeats); engine and HTTP get the same ones.
+const roundImages = (round: number) => images.slice(1 + singles + round * total, 1 + singles + (round + 1) * total);
+async function engineThroughput(round: number): Promise<number> {
+  const share = (w: number) => roundImages(round).filter((_, i) => i % workers === w);
   const here = import.meta.url;
   const loopUrl = new URL('./gatewayEngineLoop.ts', here).href;
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -97,8 +103,8 @@ async function engineThroughput(): Promise<number> {
   await Promise.all(threadsList.map((t) => t.terminate()));
   return total / seconds;
 }
-async function httpThroughput(): Promise<number> {
-  const queue = images.slice(1 + singles);
+async function httpThroughput(round: number): Promise<number> {
+  const queue = roundImages(round);
   let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: clients }, async () => {
@@ -106,15 +112,26 @@ async function httpThroughput(): Promise<number> {
   }));
   return total / ((performance.now() - started) / 1000);
 }
-const engineRate = await engineThroughput();
-const httpRate = await httpThroughput();
+const engineRates: number[] = [];
+const httpRates: number[] = [];
+for (let round = 0; round < rounds; round++) {
+  if (round % 2 === 0) {
+    engineRates.push(await engineThroughput(round));
+    httpRates.push(await httpThroughput(round));
+  } else {
+    httpRates.push(await httpThroughput(round));
+    engineRates.push(await engineThroughput(round));
+  }
+}
+const engineRate = mean(engineRates);
+const httpRate = mean(httpRates);
 await gateway.shutdown('bench');
 rmSync(dataDir, { recursive: true, force: true });
 
 const singleOverhead = mean(httpSingle) / mean(engineSingle) - 1;
 const report = {
-  machine: { cores: availableParallelism(), node: process.version },
-  setup: { model: entry.name, n, n0, alpha: request.alpha, sigma: 'auto (batched)', workers, intraOpThreads: threads, batchSize, singles, total, clients },
+  machine: { cores: availableParallelism(), node: process.version, loadAverage1mStartEnd: [+loadAtStart[0]!.toFixed(2), +loadavg()[0]!.toFixed(2)] },
+  setup: { model: entry.name, n, n0, alpha: request.alpha, sigma: 'auto (batched)', workers, intraOpThreads: threads, batchSize, singles, total, clients, rounds },
   single: {
     engineMeanMs: +mean(engineSingle).toFixed(1), engineMedianMs: +median(engineSingle).toFixed(1),
     httpMeanMs: +mean(httpSingle).toFixed(1), httpMedianMs: +median(httpSingle).toFixed(1),
@@ -124,6 +141,7 @@ const report = {
   },
   concurrent: {
     engineDecisionsPerS: +engineRate.toFixed(3), httpDecisionsPerS: +httpRate.toFixed(3), ratio: +(httpRate / engineRate).toFixed(3),
+    perRound: engineRates.map((e, i) => ({ engine: +e.toFixed(3), http: +httpRates[i]!.toFixed(3), ratio: +(httpRates[i]! / e).toFixed(3) })),
   },
 };
 console.log(JSON.stringify(report, null, 2));

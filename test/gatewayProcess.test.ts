@@ -72,6 +72,8 @@ describe('gateway process', () => {
     const gw = await spawnGateway(['--data', dataDir, '--workers', '2', '--threads', '1'], { CERTIGATE_ADMIN_TOKEN: ADMIN_TOKEN });
     children.push(gw);
     const url = `${gw.url}/v1/models/${MODEL}:certify`;
+    expect(gw.stderr()).toContain(`listening on ${gw.url}`);
+    expect(gw.stderr()).toContain(`curl`);
     const images = testImages(8);
     const inFlight = images.map((input, i) => postJson(url, { input, id: `t${i}`, params: { n: 3000, n0: 20 } }));
     // Signal once the first answer is out: the rest are queued or evaluating.

@@ -67,9 +67,9 @@ export function openApiDocument(version: string, models: string[]): object {
       '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI document' } } } },
       '/v2': { get: { summary: 'OIP server metadata', responses: { 200: { description: '{name, version, extensions}', content: json({ type: 'object' }) } } } },
       '/v2/health/live': { get: { summary: 'OIP liveness', responses: { 200: { description: 'Live' } } } },
-      '/v2/health/ready': { get: { summary: 'OIP readiness', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (starting or draining)' } } } },
+      '/v2/health/ready': { get: { summary: 'OIP readiness', responses: { 200: { description: 'Ready' }, 400: { description: 'Not ready (draining)' } } } },
       '/v2/models/{model}': { get: { summary: 'OIP model metadata', parameters: [modelParam], responses: { 200: { description: '{name, versions, platform, inputs, outputs}' }, 404: oipError } } },
-      '/v2/models/{model}/ready': { get: { summary: 'OIP model readiness', parameters: [modelParam], responses: { 200: { description: 'Ready' }, 404: oipError, 503: oipError } } },
+      '/v2/models/{model}/ready': { get: { summary: 'OIP model readiness', parameters: [modelParam], responses: { 200: { description: 'Ready' }, 400: { description: 'Not ready (draining)' }, 404: oipError } } },
       '/v2/models/{model}/infer': {
         post: {
           summary: 'OIP inference. parameters.mode: certify (default; each row certified and stored; results in outputs answer/radius/sigma/p_a_lower/memory_seq and in parameters), predict, or logits. Certification parameters n0, n, alpha, sigma, norm, solver in parameters.',

@@ -23,7 +23,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     c.set('requestId', requestId);
     c.set('route', 'unmatched');
     const started = performance.now();
-    const probe = c.req.path === '/metrics' || c.req.path.startsWith('/v2/health');
+    // Probes keep answering while draining (readiness then says false).
+    const probe = c.req.path === '/metrics' || c.req.path.startsWith('/v2/health') || /^\/v2\/models\/[^/]+\/ready$/.test(c.req.path);
     if (state.draining && !probe) throw new ShuttingDownError();
     metrics.inFlight.inc();
     try {

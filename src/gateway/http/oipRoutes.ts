@@ -110,13 +110,13 @@ export function oipRoutes(deps: AppDeps): Hono<GatewayEnv> {
   app.get('/health/ready', (c) => {
     c.set('route', '/v2/health/ready');
     const ready = state.ready && !state.draining;
-    return c.json({ ready }, ready ? 200 : 503);
+    return c.json({ ready }, ready ? 200 : 400); // OIP: 200 = true, 4xx = false
   });
   app.get('/models/:model/ready', (c) => {
     c.set('route', '/v2/models/{model}/ready');
     const entry = service.model(c.req.param('model'));
     const ready = state.ready && !state.draining;
-    return c.json({ name: entry.name, ready }, ready ? 200 : 503);
+    return c.json({ name: entry.name, ready }, ready ? 200 : 400);
   });
   app.get('/models/:model', (c) => {
     c.set('route', '/v2/models/{model}');
