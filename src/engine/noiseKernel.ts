@@ -25,6 +25,8 @@ const wasmModule = new WebAssembly.Module(Buffer.from(NOISE_WASM_BASE64, 'base64
 export class NoiseKernel {
   private readonly exports: KernelExports;
   private readonly scratch = new XoshiroLane([1, 0, 0, 0]);
+  /** View of the lane states, made again only when memory grows (views of the old buffer detach). */
+  private states: Int32Array;
 
   /** `widths` is the ziggurat's x[0..256]; `finish` its slow path, run on one lane's generator. */
   constructor(widths: Float64Array, finish: FinishGaussian) {
@@ -33,6 +35,7 @@ export class NoiseKernel {
     });
     this.exports = instance.exports as unknown as KernelExports;
     new Float64Array(this.exports.memory.buffer, 0, widths.length).set(widths);
+    this.states = new Int32Array(this.exports.memory.buffer, STATE_OFFSET, 4 * LANES);
   }
 
   /** Preconditions: x.length a multiple of LANES, rng at lane 0 (it stays there). */
@@ -57,11 +60,13 @@ export class NoiseKernel {
 
   private reserve(bytes: number): void {
     const memory = this.exports.memory;
-    if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / WASM_PAGE_BYTES));
+    if (memory.buffer.byteLength >= bytes) return;
+    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / WASM_PAGE_BYTES));
+    this.states = new Int32Array(memory.buffer, STATE_OFFSET, 4 * LANES);
   }
 
   private writeStates(rng: Xoshiro128): void {
-    const states = new Uint32Array(this.exports.memory.buffer, STATE_OFFSET, 4 * LANES);
+    const states = this.states;
     rng.lanes.forEach((lane, i) => {
       states[i] = lane.s0;
       states[LANES + i] = lane.s1;
@@ -71,7 +76,7 @@ export class NoiseKernel {
   }
 
   private readStates(rng: Xoshiro128): void {
-    const states = new Int32Array(this.exports.memory.buffer, STATE_OFFSET, 4 * LANES);
+    const states = this.states;
     rng.lanes.forEach((lane, i) => {
       lane.s0 = states[i];
       lane.s1 = states[LANES + i];
@@ -82,7 +87,7 @@ export class NoiseKernel {
 
   /** The kernel's import: the slow path of one draw on lane `lane`, whose state is in memory. */
   private finish(finish: FinishGaussian, lane: number, layer: number, z: number, negative: number): number {
-    const states = new Int32Array(this.exports.memory.buffer, STATE_OFFSET, 4 * LANES);
+    const states = this.states;
     const g = this.scratch;
     g.s0 = states[lane];
     g.s1 = states[LANES + lane];
