@@ -164,8 +164,7 @@ function normalLowerQuantile(p: number): number {
  * by Sterbenz), so quantiles near 0 keep full relative accuracy; p > 0.75 uses the exact 1 - p.
  */
 export function normalInverseCdf(p: number): number {
-  assertFiniteNumber('p', p);
-  if (p < 0 || p > 1) return Number.NaN;
+  assertProbability('p', p);
   if (p === 0) return -Infinity;
   if (p === 1) return Infinity;
   if (p > 0.75) return -normalLowerQuantile(1 - p);
@@ -322,9 +321,9 @@ function tailsFromUpper(lnUpper: number, lnPowerTerm: number): BetaTails {
  * Sum of terms t_0 = 1, t_(i+1) = t_i * step(i), each term corrected by (1 + i * drift) for the
  * rounding of the non-exact one of x, y (whose power grows by one per term). Terms decrease
  * (the sum runs away from the mode), so it stops once the geometric bound on the rest is
- * negligible.
+ * negligible; `converged` is false if maxTerms ran out first.
  */
-function decreasingSeries(step: (i: number) => number, drift: number, maxTerms: number): number {
+function decreasingSeries(step: (i: number) => number, drift: number, maxTerms: number): { sum: number; converged: boolean } {
   let term = 1;
   let sum = 1;
   for (let i = 0; i < maxTerms; i++) {
@@ -332,9 +331,9 @@ function decreasingSeries(step: (i: number) => number, drift: number, maxTerms: 
     term *= ratio;
     const corrected = term * (1 + (i + 1) * drift);
     sum += corrected;
-    if (ratio < 1 && corrected * ratio <= 1e-17 * sum * (1 - ratio)) break;
+    if (ratio < 1 && corrected * ratio <= 1e-17 * sum * (1 - ratio)) return { sum, converged: true };
   }
-  return sum;
+  return { sum, converged: false };
 }
 
 /**
@@ -352,13 +351,14 @@ function integerShapeTails(a: number, b: number, x: number, y: number, lnPowerTe
   const yError = exactIsX ? (1 - y - x) / y : 0;
   // Upward from j = a: ratio (n-1-j) x / ((j+1) y), decreasing once a + 1 > n x.
   const upward = (): BetaTails => {
-    const sum = decreasingSeries((i) => ((n - 1 - a - i) * x) / ((a + 1 + i) * y), xError - yError, b - 1);
+    // b - 1 terms exhaust the finite sum, so running out of terms means it is complete.
+    const { sum } = decreasingSeries((i) => ((n - 1 - a - i) * x) / ((a + 1 + i) * y), xError - yError, b - 1);
     const lnFirst = lnPowerTerm - Math.log(a * y) + Math.log1p(-yError);
     return tailsFromLower(lnFirst + Math.log(sum), lnPowerTerm);
   };
   // Downward from j = a - 1: ratio j y / ((n - j) x), decreasing once a - 1 < n x.
   const downward = (): BetaTails => {
-    const sum = decreasingSeries((i) => ((a - 1 - i) * y) / ((b + 1 + i) * x), yError - xError, a - 1);
+    const { sum } = decreasingSeries((i) => ((a - 1 - i) * y) / ((b + 1 + i) * x), yError - xError, a - 1);
     const lnFirst = lnPowerTerm - Math.log(b * x) + Math.log1p(-xError);
     return tailsFromUpper(lnFirst + Math.log(sum), lnPowerTerm);
   };
@@ -383,10 +383,35 @@ export function betaTails(a: number, b: number, x: number, y = 1 - x): BetaTails
   if (y <= 0) return { lower: 1, upper: 0, lnLower: 0, lnUpper: -Infinity, lnPowerTerm: -Infinity };
   const lnPowerTerm = logBetaPowerTerm(a, b, x, y);
   if (Number.isInteger(a) && Number.isInteger(b)) return integerShapeTails(a, b, x, y, lnPowerTerm);
-  if (x * (a + b + 2) < a + 1) {
-    return tailsFromLower(lnPowerTerm + Math.log(incompleteBetaFraction(a, b, x) / a), lnPowerTerm);
+  return realShapeTails(a, b, x, y, lnPowerTerm);
+}
+
+/** Terms of the positive series worth summing before the continued fraction takes over. */
+const SERIES_TERM_LIMIT = 100_000;
+
+/**
+ * Real shapes: the all-positive series DLMF 8.17.8,
+ * I_x(a,b) = x^a y^b / (a B(a,b)) sum_j (a+b)_j / (a+1)_j x^j, summed from the exact one of
+ * x, y (ratios fall towards x, so it converges on the near side of the mean), and its mirror
+ * for 1 - I. Where it would need too many terms (argument near 1), the continued fraction.
+ * That happens only for 1 - I with min(a, b) small and max(a, b) huge beyond the mean, where the
+ * continued fraction amplifies the rounding of its argument (the module's tests measure it).
+ */
+function realShapeTails(a: number, b: number, x: number, y: number, lnPowerTerm: number): BetaTails {
+  const n = a + b;
+  if (x * (n + 2) < a + 1) {
+    const series = positiveSeries(n, a + 1, x, x <= y ? 0 : (1 - x - y) / x);
+    const factor = series.converged ? series.sum : incompleteBetaFraction(a, b, x);
+    return tailsFromLower(lnPowerTerm + Math.log(factor / a), lnPowerTerm);
   }
-  return tailsFromUpper(lnPowerTerm + Math.log(incompleteBetaFraction(b, a, y) / b), lnPowerTerm);
+  const series = positiveSeries(n, b + 1, y, y <= x ? 0 : (1 - y - x) / y);
+  const factor = series.converged ? series.sum : incompleteBetaFraction(b, a, y);
+  return tailsFromUpper(lnPowerTerm + Math.log(factor / b), lnPowerTerm);
+}
+
+/** sum_j (c)_j / (d)_j z^j with term j corrected by (1 + j zError) for the rounding of z. */
+function positiveSeries(c: number, d: number, z: number, zError: number): { sum: number; converged: boolean } {
+  return decreasingSeries((i) => ((c + i) * z) / (d + i), zError, SERIES_TERM_LIMIT);
 }
 
 function assertBetaShape(a: number, b: number): void {
@@ -433,11 +458,24 @@ function logitOf(point: UnitPoint): number {
   return Math.log(point.x) - Math.log(point.y);
 }
 
-/** Move by dt in the logit: x' = x e^dt / (y + x e^dt), y' = y / (y + x e^dt). */
+/** Doubles in (0, 1) have logits within about +-745, so a longer step is never useful. */
+const MAX_LOGIT_STEP = 1500;
+
+/**
+ * Move by dt in the logit: x' = x e^dt / (y + x e^dt), y' = y / (y + x e^dt), written with
+ * e^-|dt| only so nothing overflows. A step that would underflow x' or y' to 0 is halved.
+ */
 function shiftLogit(point: UnitPoint, dt: number): UnitPoint {
-  const scaled = point.x * Math.exp(dt);
-  const denominator = point.y + scaled;
-  return pointFromSmaller(scaled / denominator, point.y / denominator);
+  dt = Math.max(-MAX_LOGIT_STEP, Math.min(MAX_LOGIT_STEP, dt));
+  for (let halvings = 0; halvings < 64; halvings++, dt /= 2) {
+    const shrink = Math.exp(-Math.abs(dt));
+    const next =
+      dt >= 0
+        ? pointFromSmaller(point.x / (point.x + point.y * shrink), (point.y * shrink) / (point.x + point.y * shrink))
+        : pointFromSmaller((point.x * shrink) / (point.y + point.x * shrink), point.y / (point.y + point.x * shrink));
+    if (next.x > 0 && next.y > 0) return next;
+  }
+  return point;
 }
 
 /**
@@ -454,13 +492,16 @@ function betaQuantileGuess(tailProbability: number, a: number, b: number, lowerT
     const w = (z * Math.sqrt(h + lambda)) / h - (r - s) * (lambda + 5 / 6 - 2 / (3 * h));
     return pointFromLogit(Math.log(a / b) - 2 * w);
   }
+  // Leading powers I ~ x^a / (a B), 1 - I ~ y^b / (b B), used only up to the mean.
   const lnB = logBeta(a, b);
+  const lnMeanX = Math.log(a / (a + b));
+  const lnMeanY = Math.log(b / (a + b));
   if (lowerTail) {
-    const lnX = Math.min(-1e-300, (Math.log(tailProbability * a) + lnB) / a); // I ~ x^a / (a B)
-    return pointFromSmaller(Math.exp(lnX), -Math.expm1(lnX));
+    const lnX = Math.min(lnMeanX, (Math.log(tailProbability * a) + lnB) / a);
+    return lnX === lnMeanX ? pointFromSmaller(a / (a + b), b / (a + b)) : pointFromSmaller(Math.exp(lnX), -Math.expm1(lnX));
   }
-  const lnY = Math.min(-1e-300, (Math.log(tailProbability * b) + lnB) / b); // 1 - I ~ y^b / (b B)
-  return pointFromSmaller(-Math.expm1(lnY), Math.exp(lnY));
+  const lnY = Math.min(lnMeanY, (Math.log(tailProbability * b) + lnB) / b);
+  return lnY === lnMeanY ? pointFromSmaller(a / (a + b), b / (a + b)) : pointFromSmaller(-Math.expm1(lnY), Math.exp(lnY));
 }
 
 /**

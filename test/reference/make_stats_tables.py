@@ -351,6 +351,65 @@ def binomtest_general_table():
     return rows
 
 
+# ---------------------------------------------------------------- real (non-integer) shapes
+REAL_SHAPES = [(0.5, 0.5), (0.5, 3.7), (2.5, 10000.5), (1000.3, 2000.7), (100000.5, 100000.5),
+               (1e6 + 0.5, 3e6 + 0.25), (0.2, 1e6 + 0.5), (1.5, 1e7 + 0.5), (5e6 + 0.5, 5e6 + 0.25)]
+
+
+def mp_series_tails(x, a, b):
+    """(I_x(a,b), 1 - I_x(a,b)) at 40 digits from the positive series DLMF 8.17.8 (independent
+    of the continued fraction), for confirming rows with real shapes."""
+    x, a, b = mp.mpf(x), mp.mpf(a), mp.mpf(b)
+    direct = x * (a + b + 2) < a + 1
+    z, c, d = (x, a + b, a + 1) if direct else (1 - x, a + b, b + 1)
+    term, total, j = mp.mpf(1), mp.mpf(0), 0
+    while True:
+        total += term
+        term *= (c + j) * z / (d + j)
+        j += 1
+        if term < total * mp.mpf(10) ** -(mp.mp.dps + 2):
+            break
+        if j > 10 ** 6:
+            raise RuntimeError("series did not converge")
+    tail = mp.exp(mp_log_power_term(x, a, b)) * total / (a if direct else b)
+    return (tail, 1 - tail) if direct else (1 - tail, tail)
+
+
+def real_row(kind, a, b, point, scipy_value, exact, check):
+    confirmed = False
+    if needs_confirmation(scipy_value, float(exact)):
+        assert check(), (kind, a, b, point)
+        confirmed = True
+    key = "x" if kind in ("cdf", "sf") else "p"
+    return {"kind": kind, "a": a, "b": b, key: point, "scipy": scipy_value, "mpmath": mp_float(exact), "confirmed": confirmed}
+
+
+def close(u, v, digits=25):
+    return abs(u - v) <= mp.mpf(10) ** -digits * abs(v)
+
+
+def beta_real_table():
+    """beta.cdf / beta.sf at points around the mean, beta.ppf / beta.isf, for real shapes."""
+    rows = []
+    for a, b in REAL_SHAPES:
+        mean = a / (a + b)
+        sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+        xs = {mean + z * sd for z in (-30, -10, -3, -1, -0.1, 0, 0.1, 1, 3, 10, 30)} | {1e-10, 1e-3, 0.5, 0.999}
+        for x in sorted(float(x) for x in xs if 0 < x < 1):
+            lower, upper = mp_beta_tails(x, a, b)
+            rows.append(real_row("cdf", a, b, x, float(stats.beta.cdf(x, a, b)), lower,
+                                 lambda: close(mp_series_tails(x, a, b)[0], lower)))
+            rows.append(real_row("sf", a, b, x, float(stats.beta.sf(x, a, b)), upper,
+                                 lambda: close(mp_series_tails(x, a, b)[1], upper)))
+        for p in (1e-10, 1e-3, 0.3, 0.5, 0.9):
+            for kind, upper_tail, fn in (("ppf", False, stats.beta.ppf), ("isf", True, stats.beta.isf)):
+                value = float(fn(p, a, b))
+                exact = mp.mpf(mp_beta_quantile(p, a, b, value, upper_tail)[0])
+                rows.append(real_row(kind, a, b, p, value, exact,
+                                     lambda: close(mp_series_tails(exact, a, b)[1 if upper_tail else 0], mp.mpf(p), 12)))
+    return rows
+
+
 def write(name, rows):
     path = os.path.join(OUT_DIR, name)
     with open(path, "w") as handle:
@@ -367,6 +426,7 @@ def main():
     write("clopper_pearson_interval.json", interval_rows)
     write("binomtest_half.json", binomtest_half_table())
     write("binomtest_general.json", binomtest_general_table())
+    write("beta_real.json", beta_real_table())
 
 
 if __name__ == "__main__":
