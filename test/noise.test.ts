@@ -73,6 +73,17 @@ describe(`noise kernel = JS reference, bit for bit (seed ${SEED})`, () => {
     });
   }
 
+  it('agrees on the slow paths: wedges, restarts and the tail beyond r (x = 0, sigma = 1)', () => {
+    const rows = 200;
+    const a = new Float32Array(rows * 784);
+    const b = new Float32Array(rows * 784);
+    fillNoisyBatch(deriveStream(SEED, 'slow-paths'), 'l2', new Float32Array(784), 1, rows, a);
+    fillNoisyBatchReference(deriveStream(SEED, 'slow-paths'), 'l2', new Float32Array(784), 1, rows, b);
+    expect(firstBitDifference(a, b)).toBe(-1);
+    // P(|eps| > r) = 2.6e-4: about 40 tail draws among these 156 800.
+    expect(a.filter((v) => Math.abs(v) > ZIGGURAT.r).length).toBeGreaterThan(10);
+  });
+
   it('agrees where rounding is delicate: large sigma, inputs off the grid, negative values', () => {
     const d = 784;
     const x = Float32Array.from({ length: d }, (_, j) => (j % 2 ? -1 : 1) * (0.5 + j * 1e-7));

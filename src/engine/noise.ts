@@ -73,7 +73,7 @@ function laneGaussian(lane: XoshiroLane): number {
   return finishGaussian(lane, layer, z, negative);
 }
 
-/** The ziggurat's slow path for a candidate z outside the inner rectangle of `layer` (also run for the kernel). */
+/** The ziggurat's slow path for a candidate z outside the inner rectangle of `layer`. */
 function finishGaussian(lane: XoshiroLane, layer: number, z: number, negative: boolean): number {
   const { f, r } = TABLES;
   if (layer === 0) {
@@ -131,7 +131,7 @@ export function fillNoisyBatch(rng: Xoshiro128, norm: Norm, x: Float32Array, sig
     fillNoisyBatchReference(rng, norm, x, sigma, rows, out);
     return;
   }
-  kernel ??= new NoiseKernel(TABLES.x, finishGaussian);
+  kernel ??= new NoiseKernel(TABLES.x, TABLES.f, TABLES.r);
   kernel.fill(rng, norm, x, sigma, rows, out);
 }
 

@@ -1,18 +1,18 @@
 // Glue for the WebAssembly SIMD noise kernel (wasm/noise.wat, built into noiseKernelWasm.ts by
-// wasm/build.mjs). The kernel runs the LANES lanes of a stream side by side and hands the rare
-// slow ziggurat draws back to JS, so that both paths share one exact implementation.
-import { LANES, XoshiroLane, type Xoshiro128 } from './random.js';
+// wasm/build.mjs). The kernel runs the LANES lanes of a stream side by side; JS only moves the
+// lane states, the input and the output in and out of its memory.
+import { LANES, type Xoshiro128 } from './random.js';
 import type { Norm } from './types.js';
 import { NOISE_WASM_BASE64 } from './noiseKernelWasm.js';
 
 // Byte offsets of the kernel's memory layout (see wasm/noise.wat).
-const STATE_OFFSET = 4096;
+const DENSITIES_OFFSET = 2560;
+const STATE_OFFSET = 5120;
+const TAIL_START_OFFSET = 5184;
 const DATA_OFFSET = 8192;
 const WASM_PAGE_BYTES = 65536;
 /** Values per kernel call: the chunk stays in L2 between the kernel's write and the copy out. */
 const CHUNK_VALUES = 1 << 16;
-
-type FinishGaussian = (lane: XoshiroLane, layer: number, z: number, negative: boolean) => number;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -24,18 +24,19 @@ const wasmModule = new WebAssembly.Module(Buffer.from(NOISE_WASM_BASE64, 'base64
 
 export class NoiseKernel {
   private readonly exports: KernelExports;
-  private readonly scratch = new XoshiroLane([1, 0, 0, 0]);
   /** View of the lane states, made again only when memory grows (views of the old buffer detach). */
   private states: Int32Array;
 
-  /** `widths` is the ziggurat's x[0..256]; `finish` its slow path, run on one lane's generator. */
-  constructor(widths: Float64Array, finish: FinishGaussian) {
-    const instance = new WebAssembly.Instance(wasmModule, {
-      noise: { finishGaussian: (lane: number, layer: number, z: number, negative: number) => this.finish(finish, lane, layer, z, negative) },
-    });
+  /** The ziggurat's tables: widths x[0..256], densities f[0..256], tail start r. */
+  constructor(widths: Float64Array, densities: Float64Array, tailStart: number) {
+    // Math.exp and Math.log themselves, so that the slow path rounds exactly as noise.ts does.
+    const instance = new WebAssembly.Instance(wasmModule, { Math: { exp: Math.exp, log: Math.log } });
     this.exports = instance.exports as unknown as KernelExports;
-    new Float64Array(this.exports.memory.buffer, 0, widths.length).set(widths);
-    this.states = new Int32Array(this.exports.memory.buffer, STATE_OFFSET, 4 * LANES);
+    const buffer = this.exports.memory.buffer;
+    new Float64Array(buffer, 0, widths.length).set(widths);
+    new Float64Array(buffer, DENSITIES_OFFSET, densities.length).set(densities);
+    new Float64Array(buffer, TAIL_START_OFFSET, 1)[0] = tailStart;
+    this.states = new Int32Array(buffer, STATE_OFFSET, 4 * LANES);
   }
 
   /** Preconditions: x.length a multiple of LANES, rng at lane 0 (it stays there). */
@@ -83,21 +84,5 @@ export class NoiseKernel {
       lane.s2 = states[2 * LANES + i];
       lane.s3 = states[3 * LANES + i];
     });
-  }
-
-  /** The kernel's import: the slow path of one draw on lane `lane`, whose state is in memory. */
-  private finish(finish: FinishGaussian, lane: number, layer: number, z: number, negative: number): number {
-    const states = this.states;
-    const g = this.scratch;
-    g.s0 = states[lane];
-    g.s1 = states[LANES + lane];
-    g.s2 = states[2 * LANES + lane];
-    g.s3 = states[3 * LANES + lane];
-    const eps = finish(g, layer, z, negative !== 0);
-    states[lane] = g.s0;
-    states[LANES + lane] = g.s1;
-    states[2 * LANES + lane] = g.s2;
-    states[3 * LANES + lane] = g.s3;
-    return eps;
   }
 }
