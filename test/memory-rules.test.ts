@@ -119,3 +119,37 @@ describe('memory rules, worked cases', () => {
     await memory.close();
   });
 });
+
+describe('index across the principal-axes rotation and a replay', () => {
+  it('returns exactly what a scan finds before and after the rotation, online and replayed', async () => {
+    const seed = 31;
+    const disk = new FaultDisk({ seed });
+    const open = () => SequentialMemory.open({ disk, path: '/mem/r/l2.log', model: 'r', norm: 'l2', maxGroup: 512, queueCapacity: 8192 });
+    const memory = await open();
+    const stream = new StreamGenerator('clustered', 49, 'l2', seed);
+    const stored: ReferenceRecord[] = [];
+    const dist = (a: Float32Array, b: Float32Array) => distance(a, b, 'l2');
+    const check = (m: SequentialMemory, label: string) => {
+      for (let q = 0; q < 40; q++) {
+        const item = stream.next(stored, dist);
+        const r = item.radius;
+        const scan = stored.filter((rec) => dist(item.input, rec.input) < reach(r, rec.radius)).map((rec) => rec.seq - 1);
+        expect(m.conflictCandidates(item.input, r).sort((a, b) => a - b), `seed=${seed} ${label} q=${q}`).toEqual(scan);
+      }
+    };
+    for (const target of [3000, 4095, 4097, 5000]) {
+      const items = [];
+      while (stored.length + items.length < target) items.push(stream.next(stored, dist));
+      const outcomes = await Promise.all(items.map((it) => memory.decide(proposal('r', 'l2', it.input, it.answer, it.radius))));
+      outcomes.forEach((o, i) => {
+        if (o.action !== 'repeat') stored.push({ seq: o.seq, input: items[i].input, answer: o.answer, radius: o.radius });
+      });
+      check(memory, `online at ${stored.length}`);
+    }
+    await memory.close();
+    const replayed = await open();
+    expect(replayed.lastSeq).toBe(stored.length);
+    check(replayed, 'replayed');
+    await replayed.close();
+  });
+});

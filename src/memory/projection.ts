@@ -1,26 +1,35 @@
-// A cheap lower-bounding projection for the index: coordinates are grouped into disjoint
-// blocks (square tiles for square images, contiguous chunks otherwise) and each block
-// becomes one coordinate.
-//   l2: p_b = (sum_{i in b} x_i) / sqrt(|b|). The rows are orthonormal (disjoint supports), so
-//       ||p(x) - p(y)||_2 <= ||x - y||_2 (Cauchy-Schwarz per block).
-//   l1: p_b = sum_{i in b} x_i, and sum_b |p_b(x) - p_b(y)| <= ||x - y||_1 (triangle inequality).
-// Data-independent, so it needs no state in the log and costs d additions per input.
-import type { Norm } from './types.js';
+// A cheap lower-bounding projection for the index. Input coordinates are grouped into
+// disjoint blocks (square tiles for square images, contiguous chunks otherwise); block b
+// becomes p_b = (sum_{i in b} x_i) / sqrt(|b|). These rows are orthonormal (disjoint supports),
+// so by Cauchy-Schwarz per block
+//     ||p(x) - p(y)||_2 <= ||x - y||_2 <= ||x - y||_1,
+// a lower bound for both norms. An optional orthogonal rotation (principal axes of a sample,
+// see jacobi.ts) puts most of the spread in the first coordinates, where the tree splits;
+// rotating changes no distance.
+//
+// The part of x outside that subspace is its deviation from the block means; per block b,
+//     ||x_b - y_b||^2 = |b| (mean_b(x) - mean_b(y))^2 + ||dev_b(x) - dev_b(y)||^2
+//                    >= |b| (mean_b(x) - mean_b(y))^2 + (||dev_b(x)|| - ||dev_b(y)||)^2
+// (reverse triangle inequality), so storing the deviation norm of each block as well gives a
+// much tighter lower bound for inputs that differ by noise (which the means average away).
+// Point layout: [dims rotated block coordinates | dims block deviation norms | total deviation norm];
+// the lower bound sums the squared differences of the first 2*dims entries; the last entry is a
+// coarser alternative to the deviation norms (| ||dev(x)|| - ||dev(y)|| |), used by the tree.
 
 export interface BlockProjection {
   readonly inputLength: number;
   readonly dims: number;
-  readonly norm: Norm;
   /** Block of each input coordinate. */
   readonly blockOf: Uint16Array;
-  /** Scale applied to each block sum. */
+  /** 1 / sqrt(block size). */
   readonly scale: Float64Array;
+  /** Orthogonal dims x dims matrix (row-major) applied after the block sums, or null. */
+  readonly rotation: Float64Array | null;
 }
 
-/** Target number of blocks: enough to separate images, few enough for cheap tree nodes. */
 const TARGET_SIDE = 7;
 
-export function makeProjection(inputLength: number, norm: Norm): BlockProjection {
+export function makeProjection(inputLength: number): BlockProjection {
   const blockOf = new Uint16Array(inputLength);
   const side = Math.round(Math.sqrt(inputLength));
   let dims: number;
@@ -36,15 +45,75 @@ export function makeProjection(inputLength: number, norm: Norm): BlockProjection
   }
   const sizes = new Float64Array(dims);
   for (let i = 0; i < inputLength; i++) sizes[blockOf[i]]++;
-  const scale = new Float64Array(dims);
-  for (let b = 0; b < dims; b++) scale[b] = norm === 'l2' ? 1 / Math.sqrt(sizes[b]) : 1;
-  return { inputLength, dims, norm, blockOf, scale };
+  const scale = sizes.map((s) => 1 / Math.sqrt(s));
+  return { inputLength, dims, blockOf, scale, rotation: null };
 }
 
-export function project(p: BlockProjection, x: Float32Array, out: Float64Array = new Float64Array(p.dims)): Float64Array {
+export function withRotation(p: BlockProjection, rotation: Float64Array): BlockProjection {
+  return { ...p, rotation };
+}
+
+/** Block means (scaled), without the rotation. */
+export function blockSums(p: BlockProjection, x: Float32Array, out: Float64Array = new Float64Array(p.dims)): Float64Array {
   out.fill(0);
   const blockOf = p.blockOf;
   for (let i = 0; i < x.length; i++) out[blockOf[i]] += x[i];
   for (let b = 0; b < p.dims; b++) out[b] *= p.scale[b];
   return out;
+}
+
+export function rotate(rotation: Float64Array, dims: number, v: ArrayLike<number>, out: Float64Array = new Float64Array(dims)): Float64Array {
+  for (let r = 0; r < dims; r++) {
+    let s = 0;
+    const row = r * dims;
+    for (let k = 0; k < dims; k++) s += rotation[row + k] * v[k];
+    out[r] = s;
+  }
+  return out;
+}
+
+/** Length of a point: rotated block coordinates, block deviation norms, total deviation norm. */
+export function pointLength(p: BlockProjection): number {
+  return 2 * p.dims + 1;
+}
+
+export function project(p: BlockProjection, x: Float32Array): Float64Array {
+  const dims = p.dims;
+  const out = new Float64Array(2 * dims + 1);
+  const sums = blockSums(p, x);
+  if (p.rotation) rotate(p.rotation, dims, sums, out);
+  else out.set(sums);
+  // Block means: sums[b] * scale[b]; squared deviations accumulated per block.
+  const blockOf = p.blockOf;
+  const scale = p.scale;
+  for (let i = 0; i < x.length; i++) {
+    const b = blockOf[i];
+    const dev = x[i] - sums[b] * scale[b];
+    out[dims + b] += dev * dev;
+  }
+  let total = 0;
+  for (let b = 0; b < dims; b++) {
+    total += out[dims + b];
+    out[dims + b] = Math.sqrt(out[dims + b]);
+  }
+  out[2 * dims] = Math.sqrt(total);
+  return out;
+}
+
+/** Principal axes (rows, by decreasing variance) of `count` points stored row-major in `points`. */
+export function principalAxes(points: Float32Array, count: number, dims: number, eigenvectors: (m: Float64Array, n: number) => Float64Array): Float64Array {
+  const mean = new Float64Array(dims);
+  for (let i = 0; i < count; i++) for (let k = 0; k < dims; k++) mean[k] += points[i * dims + k];
+  for (let k = 0; k < dims; k++) mean[k] /= Math.max(1, count);
+  const cov = new Float64Array(dims * dims);
+  const centred = new Float64Array(dims);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < dims; k++) centred[k] = points[i * dims + k] - mean[k];
+    for (let a = 0; a < dims; a++) {
+      const ca = centred[a];
+      for (let b = a; b < dims; b++) cov[a * dims + b] += ca * centred[b];
+    }
+  }
+  for (let a = 0; a < dims; a++) for (let b = 0; b < a; b++) cov[a * dims + b] = cov[b * dims + a];
+  return eigenvectors(cov, dims);
 }

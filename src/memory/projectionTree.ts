@@ -1,13 +1,13 @@
-// A k-d tree over projected points with tight bounding boxes and, per node, the largest
-// region radius below it. A query returns every point whose projected distance lower bound
-// is below reach(radius, R_point): since the projection never lengthens distances (see
-// projection.ts), no region that can conflict is ever pruned. Grows online: leaves split at
+// A k-d tree over projected points with tight bounding boxes (on the coordinates `treeCoords`,
+// where a rotated projection keeps most of the spread) and, per node, the largest region
+// radius below it. A query returns every point whose l2 distance in projection space
+// (a lower bound of the input distance in l2 and in l1, see projection.ts) is below
+// reach(radius, R_point): no region that can conflict is ever pruned. Grows online: leaves split at
 // their median; a subtree that becomes lopsided is rebuilt (scapegoat style), so adversarial
 // insertion orders cost time amortised, never correctness.
 import { reach } from './rules.js';
-import type { Norm } from './types.js';
 
-const LEAF_MAX = 32;
+const LEAF_MAX = 12;
 const BALANCE = 0.8;
 
 interface TreeNode {
@@ -30,12 +30,18 @@ export class ProjectionTree {
   private radii: Float64Array;
   private size = 0;
   private root: TreeNode | null = null;
-  /** Largest projected norm stored: bounds the float32 rounding of stored coordinates. */
+  /** Largest norm of a stored point: bounds the float32 rounding of stored coordinates. */
   private maxPointNorm = 0;
 
+  /**
+   * @param dims stored coordinates per point
+   * @param boundDims the first `boundDims` coordinates form the point-level lower bound (sum of squares)
+   * @param treeCoords coordinates whose boxes the tree keeps (any subset whose sum of squared gaps is a lower bound)
+   */
   constructor(
     readonly dims: number,
-    readonly norm: Norm,
+    readonly boundDims: number,
+    readonly treeCoords: Int32Array,
     initialCapacity = 1024,
   ) {
     this.points = new Float32Array(initialCapacity * dims);
@@ -57,7 +63,7 @@ export class ProjectionTree {
       if (n.ids) ids += n.ids.length;
       else stack.push(n.left!, n.right!);
     }
-    return this.size * (this.dims * 4 + 8) + nodes * (2 * this.dims * 4 + 120) + ids * 8;
+    return this.size * (this.dims * 4 + 8) + nodes * (2 * this.treeCoords.length * 4 + 120) + ids * 8;
   }
 
   /** Appends a point without placing it in the tree; call build() after a bulk load. */
@@ -69,12 +75,32 @@ export class ProjectionTree {
     for (let k = 0; k < this.dims; k++) {
       const v = projected[k];
       this.points[base + k] = v;
-      norm += this.norm === 'l2' ? v * v : Math.abs(v);
+      norm += v * v;
     }
-    this.maxPointNorm = Math.max(this.maxPointNorm, this.norm === 'l2' ? Math.sqrt(norm) : norm);
+    this.maxPointNorm = Math.max(this.maxPointNorm, Math.sqrt(norm));
     this.radii[id] = radius;
     this.size++;
     return id;
+  }
+
+  /** The stored (float32) coordinates of every point, row-major (a view: do not keep). */
+  pointTable(): Float32Array {
+    return this.points.subarray(0, this.size * this.dims);
+  }
+
+  /** Replaces the first `width` coordinates of every point by `transform` of them (e.g. a rotation); rebuilds the tree. */
+  transformAll(width: number, transform: (point: Float32Array, out: Float64Array) => void): void {
+    const out = new Float64Array(width);
+    this.maxPointNorm = 0;
+    for (let id = 0; id < this.size; id++) {
+      const base = id * this.dims;
+      transform(this.points.subarray(base, base + width), out);
+      for (let k = 0; k < width; k++) this.points[base + k] = out[k];
+      let norm = 0;
+      for (let k = 0; k < this.dims; k++) norm += this.points[base + k] * this.points[base + k];
+      this.maxPointNorm = Math.max(this.maxPointNorm, Math.sqrt(norm));
+    }
+    if (this.root) this.build();
   }
 
   /** Builds a balanced tree over every appended point. */
@@ -97,7 +123,7 @@ export class ProjectionTree {
       path.push(node);
       this.extend(node, id, radius);
       if (node.ids) break;
-      node = this.points[id * this.dims + node.dim] < node.split ? node.left! : node.right!;
+      node = this.points[id * this.dims + this.treeCoords[node.dim]] < node.split ? node.left! : node.right!;
     }
     node.ids!.push(id);
     if (node.ids!.length > node.splitAt) this.replace(path, path.length - 1);
@@ -119,10 +145,12 @@ export class ProjectionTree {
   candidates(query: Float64Array, radius: number, out: number[] = []): number[] {
     if (!this.root) return out;
     const dims = this.dims;
-    const l2 = this.norm === 'l2';
+    const boundDims = this.boundDims;
+    const coords = this.treeCoords;
+    const treeDims = coords.length;
     let queryNorm = 0;
-    for (let k = 0; k < dims; k++) queryNorm += l2 ? query[k] * query[k] : Math.abs(query[k]);
-    if (l2) queryNorm = Math.sqrt(queryNorm);
+    for (let k = 0; k < dims; k++) queryNorm += query[k] * query[k];
+    queryNorm = Math.sqrt(queryNorm);
     // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
     const slack = 1e-6 * (this.maxPointNorm + queryNorm) + 1e-9;
     const points = this.points;
@@ -131,14 +159,14 @@ export class ProjectionTree {
     while (stack.length) {
       const node = stack.pop()!;
       const bound = reach(radius, node.maxRadius) + slack;
-      const limit = l2 ? bound * bound : bound;
+      const limit = bound * bound;
       let sum = 0;
       const lo = node.lo;
       const hi = node.hi;
-      for (let k = 0; k < dims && sum < limit; k++) {
-        const q = query[k];
+      for (let k = 0; k < treeDims && sum < limit; k++) {
+        const q = query[coords[k]];
         const gap = q < lo[k] ? lo[k] - q : q > hi[k] ? q - hi[k] : 0;
-        sum += l2 ? gap * gap : gap;
+        sum += gap * gap;
       }
       if (sum >= limit) continue;
       if (!node.ids) {
@@ -147,12 +175,12 @@ export class ProjectionTree {
       }
       for (const id of node.ids) {
         const b = reach(radius, radii[id]) + slack;
-        const lim = l2 ? b * b : b;
+        const lim = b * b;
         const base = id * dims;
         let s = 0;
-        for (let k = 0; k < dims && s < lim; k++) {
+        for (let k = 0; k < boundDims && s < lim; k++) {
           const gap = query[k] - points[base + k];
-          s += l2 ? gap * gap : Math.abs(gap);
+          s += gap * gap;
         }
         if (s < lim) out.push(id);
       }
@@ -172,8 +200,8 @@ export class ProjectionTree {
 
   private extend(node: TreeNode, id: number, radius: number): void {
     const base = id * this.dims;
-    for (let k = 0; k < this.dims; k++) {
-      const v = this.points[base + k];
+    for (let k = 0; k < this.treeCoords.length; k++) {
+      const v = this.points[base + this.treeCoords[k]];
       if (v < node.lo[k]) node.lo[k] = v;
       if (v > node.hi[k]) node.hi[k] = v;
     }
@@ -202,20 +230,22 @@ export class ProjectionTree {
 
   private buildNode(ids: Int32Array): TreeNode {
     const dims = this.dims;
-    const lo = new Float32Array(dims).fill(Infinity);
-    const hi = new Float32Array(dims).fill(-Infinity);
+    const coords = this.treeCoords;
+    const treeDims = coords.length;
+    const lo = new Float32Array(treeDims).fill(Infinity);
+    const hi = new Float32Array(treeDims).fill(-Infinity);
     let maxRadius = 0;
     for (const id of ids) {
       const base = id * dims;
-      for (let k = 0; k < dims; k++) {
-        const v = this.points[base + k];
+      for (let k = 0; k < treeDims; k++) {
+        const v = this.points[base + coords[k]];
         if (v < lo[k]) lo[k] = v;
         if (v > hi[k]) hi[k] = v;
       }
       if (this.radii[id] > maxRadius) maxRadius = this.radii[id];
     }
     let dim = 0;
-    for (let k = 1; k < dims; k++) if (hi[k] - lo[k] > hi[dim] - lo[dim]) dim = k;
+    for (let k = 1; k < treeDims; k++) if (hi[k] - lo[k] > hi[dim] - lo[dim]) dim = k;
     const node: TreeNode = {
       lo, hi, maxRadius, count: ids.length, ids: null, splitAt: LEAF_MAX, dim, split: 0, left: null, right: null,
     };
@@ -225,8 +255,8 @@ export class ProjectionTree {
       return node;
     }
     const mid = ids.length >> 1;
-    this.select(ids, mid, dim);
-    node.split = this.points[ids[mid] * dims + dim];
+    this.select(ids, mid, coords[dim]);
+    node.split = this.points[ids[mid] * dims + coords[dim]];
     node.left = this.buildNode(ids.subarray(0, mid));
     node.right = this.buildNode(ids.subarray(mid));
     return node;

@@ -13,8 +13,7 @@ import { distance, inputHash, sameBits } from './distance.js';
 import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavailableError } from './errors.js';
 import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
 import type { MemoryObserver } from './observer.js';
-import { makeProjection, project, type BlockProjection } from './projection.js';
-import { ProjectionTree } from './projectionTree.js';
+import { RegionIndex } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
@@ -52,8 +51,7 @@ export class SequentialMemory {
   private readonly maxGroup: number;
   private readonly clock: () => Date;
   private inputLength = 0;
-  private projection: BlockProjection | null = null;
-  private tree: ProjectionTree | null = null;
+  private index: RegionIndex | null = null;
   // Per record (index = seq - 1): frame offset, answer (-1 = abstain), radius.
   private offsets = new Float64Array(1024);
   private answers = new Int32Array(1024);
@@ -96,7 +94,7 @@ export class SequentialMemory {
       await log.close();
       throw error;
     }
-    memory.tree?.build();
+    memory.index?.build();
     memory.nextOffset = log.size();
     memory.replaySummary = summary;
     memory.observer.onReplay?.({ model: memory.model, norm: memory.norm, records: summary.records, ms: performance.now() - started, tornTail: summary.tornTail });
@@ -125,7 +123,7 @@ export class SequentialMemory {
     if (this.count === 0) return 0;
     const arrays = this.offsets.length * (8 + 4 + 8);
     const hashMap = this.byHash.size * 40; // V8 hash table entry with a small-integer value, approx.
-    return (arrays + hashMap + (this.tree?.bytesUsed() ?? 0)) / this.count;
+    return (arrays + hashMap + (this.index?.bytesUsed() ?? 0)) / this.count;
   }
 
   /**
@@ -173,8 +171,8 @@ export class SequentialMemory {
 
   /** Indices (seq - 1) of every record with exact distance < reach(radius, R_i): for tests and benchmarks. */
   conflictCandidates(input: Float32Array, radius: number): number[] {
-    if (!this.tree || !this.projection) return [];
-    return this.exactCandidates(input, project(this.projection, input), radius).map((c) => c.seq - 1);
+    if (!this.index) return [];
+    return this.exactCandidates(input, this.index.project(input), radius).map((c) => c.seq - 1);
   }
 
   /** Waits for queued decisions, then closes the log. Every resolved decision is already fsynced. */
@@ -267,7 +265,7 @@ export class SequentialMemory {
     }
 
     const base = { answer: proposal.base.answer, radius: proposal.base.answer === null ? 0 : proposal.base.radius };
-    const projected = project(this.projection!, input);
+    const projected = this.index!.project(input);
     let candidates = this.exactCandidates(input, projected, base.radius);
     const examined = candidates.length;
     const plan = planDecision(base, candidates);
@@ -315,8 +313,8 @@ export class SequentialMemory {
 
   private setInputLength(length: number): void {
     this.inputLength = length;
-    this.projection = makeProjection(length, this.norm);
-    this.tree = new ProjectionTree(this.projection.dims, this.norm);
+    this.index = new RegionIndex(length);
+    if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
   }
 
   /** Replay: one stored frame. */
@@ -325,7 +323,7 @@ export class SequentialMemory {
     if (frame.input.length !== this.inputLength) {
       throw new Error(`${this.path}: record ${frame.seq} has ${frame.input.length} input values, expected ${this.inputLength}`);
     }
-    const projected = project(this.projection!, frame.input);
+    const projected = this.index!.project(frame.input);
     this.add(offset, frame.answer, frame.radius, inputHash(frame.input), projected, false);
     this.durableCount = this.count;
   }
@@ -347,8 +345,7 @@ export class SequentialMemory {
       list.push(index);
       this.collisions.set(hash, list);
     }
-    if (online) this.tree!.insert(projected, radius);
-    else this.tree!.append(projected, radius);
+    this.index!.add(projected, radius, online);
     this.count++;
   }
 
@@ -373,7 +370,7 @@ export class SequentialMemory {
   }
 
   private exactCandidates(input: Float32Array, projected: Float64Array, radius: number): Candidate[] {
-    const ids = this.tree!.candidates(projected, radius);
+    const ids = this.index!.candidates(projected, radius);
     const out: Candidate[] = [];
     for (const id of ids) {
       const d = distance(input, this.inputAt(id), this.norm);
