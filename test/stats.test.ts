@@ -137,11 +137,12 @@ describe('Clopper-Pearson against scipy.stats.beta', () => {
     checkTable('clopper-pearson interval upper', rowsOf(1), ({ k, n, alpha }) => clopperPearsonInterval(k, n, alpha)[1], [
       {
         // scipy 1.10's beta.isf (Boost ibeta_inv through ibetac_inv) is off by up to 1.4e-10
-        // relative for a = k + 1 <= 11 and b = n - k >= 1e6, e.g. beta.isf(0.25, 3, 9999998) =
-        // 5.3455...e-07 with relative error 1.36e-10; the 40-digit root was confirmed by a direct
-        // binomial sum, and beta.ppf (the lower end, same Boost code family) is exact there.
+        // relative for small a = k + 1 and b = n - k >= 1e6, e.g. beta.isf(0.25, 3, 9999998) =
+        // 5.3455...e-07 with relative error 1.36e-10 (k <= 17 in the table; a random sweep found
+        // the same for k < 20, n >= 5e5). The 40-digit root was confirmed by a direct binomial
+        // sum, and beta.ppf (the lower end, same Boost code family) is exact there.
         why: 'Boost ibetac_inv loses accuracy for small a = k + 1 and b >= 1e6',
-        applies: ({ k, n }) => k <= 10 && n >= 1e6,
+        applies: ({ k, n }) => k < 20 && n >= 1e6,
       },
     ]);
   });
@@ -160,7 +161,16 @@ describe('binomial test against scipy.stats.binomtest', () => {
   it('p = 1/2 (PREDICT), n up to 1e7, p-values from 1e-300 to 1', () => {
     const table = loadTable<{ k: number; n: number; p: number; scipy: number; mpmath: number; confirmed: boolean }>('binomtest_half.json');
     const rows = table.map((r) => ({ input: { k: r.k, n: r.n }, scipy: r.scipy, mpmath: r.mpmath, confirmed: r.confirmed }));
-    checkTable('binomtest p=1/2', rows, ({ k, n }) => binomialTestTwoSided(k, n), [BOOST_BINOMIAL_LARGE_N]);
+    checkTable('binomtest p=1/2', rows, ({ k, n }) => binomialTestTwoSided(k, n), [
+      BOOST_BINOMIAL_LARGE_N,
+      {
+        // Once 2^-n underflows (n > 1074), scipy 1.10 returns 0 for counts k < 39 from the
+        // nearer end although the p-value is a normal double: binomtest(17, 1104).pvalue = 0.0
+        // against 1.2484893369753e-295 (40-digit continued fraction and direct sum agree).
+        why: 'Boost binomial cdf underflows 2^-n for n > 1074 and small k',
+        applies: ({ k, n }) => n > 1074 && Math.min(k, n - k) < 39,
+      },
+    ]);
     expect(table.some((r) => r.scipy === 1)).toBe(true);
     expect(table.some((r) => r.scipy > 0 && r.scipy < 1e-290)).toBe(true);
   });

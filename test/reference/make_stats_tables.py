@@ -199,7 +199,7 @@ ALPHAS = [1e-10, 1e-6, 1e-3, 0.01, 0.05, 0.5]
 
 
 def counts_for(n):
-    counts = {0, 1, 2, n // 2, n - 2, n - 1, n}
+    counts = {0, 1, 2, 5, 17, n // 2, n - 2, n - 1, n}
     for fraction in (1e-6, 1e-4, 0.01, 0.1, 0.3, 0.7, 0.9, 0.99, 0.999, 0.9999):
         counts.add(int(round(n * fraction)))
     counts |= set(int(k) for k in RNG.integers(0, n + 1, 3))
@@ -333,6 +333,10 @@ def binomtest_half_table():
                 ks |= {k, n - k}
         ks |= set(int(k) for k in RNG.integers(0, n + 1, 4))
         for k in sorted(k for k in ks if 0 <= k <= n):
+            rows.append(binomtest_row(k, n, 0.5))
+    # Just above n = 1074, 2^-n underflows: small counts whose p-values are still normal doubles.
+    for n in (1075, 1104, 1200):
+        for k in (17, 25, 30, 38, 39, n - 38, n - 17):
             rows.append(binomtest_row(k, n, 0.5))
     return rows
 
