@@ -1,18 +1,27 @@
 // Benchmark of the sequential memory: per-decision time of the index vs an exact linear scan,
 // side by side on the same stored state, at growing memory sizes; misses; RAM per record;
-// replay time. Run: npx tsx --expose-gc bench/memory.ts   (MEMORY_BENCH_SIZES=10000,100000)
+// replay time.
+//   npx tsx --expose-gc bench/memory.ts
+// Phase A (MEMORY_BENCH_SIZES, default 10000,100000): the memory is filled by decide(), so every
+//   stored radius is what the rules allowed.
+// Phase B (MEMORY_BENCH_BULK, default 1000000; 0 skips): a log of that many stream records is
+//   written directly (base radii, not shrunk by the rules: denser regions, a harder case for
+//   the index) and replayed; then the same side-by-side measurement runs on the replayed memory.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { distance } from '../src/memory/distance.js';
+import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import { finishDecision, planDecision, reach, type Candidate } from '../src/memory/rules.js';
-import type { MemoryOutcome } from '../src/memory/types.js';
+import type { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import { proposal } from '../test/helpers/memory-streams.js';
 import { FashionStream, type BenchItem } from './memoryStream.js';
 
-const SIZES = (process.env.MEMORY_BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
+const SIZES = (process.env.MEMORY_BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
+const BULK = Number(process.env.MEMORY_BENCH_BULK ?? 1_000_000);
 const INDEX_QUERIES = Number(process.env.MEMORY_BENCH_QUERIES ?? 1000);
 const SCAN_BUDGET_MS = Number(process.env.MEMORY_BENCH_SCAN_MS ?? 20_000);
 const SEED = Number(process.env.MEMORY_BENCH_SEED ?? 2024);
@@ -67,103 +76,156 @@ function quantile(values: number[], q: number): number {
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
+interface Probe {
+  decideMs: number;
+  candidates: number;
+}
+
+/** Side by side on the same state: the scan first (it changes nothing), then the memory decides. */
+async function measure(memory: SequentialMemory, mirror: Mirror, stream: FashionStream, probe: Probe, label: string) {
+  const indexMs: number[] = [];
+  const scanMs: number[] = [];
+  const candidateCounts: number[] = [];
+  let misses = 0;
+  let mismatches = 0;
+  let scanSpent = 0;
+  for (let q = 0; q < INDEX_QUERIES; q++) {
+    const item = stream.next();
+    let scan: ReturnType<typeof scanDecide> | null = null;
+    if (scanSpent < SCAN_BUDGET_MS && q % Math.max(1, Math.floor(INDEX_QUERIES / 200)) === 0) {
+      const t0 = performance.now();
+      scan = scanDecide(mirror, item);
+      const ms = performance.now() - t0;
+      scanMs.push(ms);
+      scanSpent += ms;
+      const found = new Set(memory.conflictCandidates(item.input, item.radius));
+      misses += scan.first.filter((i) => !found.has(i)).length;
+    }
+    const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
+    indexMs.push(probe.decideMs);
+    candidateCounts.push(probe.candidates);
+    if (scan && (scan.answer !== o.answer || scan.radius !== o.radius || scan.action !== o.action)) mismatches++;
+    if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
+  }
+  return {
+    phase: label,
+    stored: memory.size - INDEX_QUERIES,
+    indexP50Ms: +quantile(indexMs, 0.5).toFixed(3),
+    indexP99Ms: +quantile(indexMs, 0.99).toFixed(3),
+    scanP50Ms: +quantile(scanMs, 0.5).toFixed(1),
+    scanP99Ms: +quantile(scanMs, 0.99).toFixed(1),
+    speedupP50: Math.round(quantile(scanMs, 0.5) / quantile(indexMs, 0.5)),
+    meanExactCandidates: +(candidateCounts.reduce((a, b) => a + b, 0) / candidateCounts.length).toFixed(2),
+    indexQueries: INDEX_QUERIES,
+    scanQueries: scanMs.length,
+    misses,
+    mismatches,
+  };
+}
+
+/** Replays the log of `dataDir` in a fresh store; reports time and RAM per record. */
+async function replay(dataDir: string, probe: Probe) {
+  gc();
+  gc();
+  const before = process.memoryUsage();
+  const t0 = performance.now();
+  const store = new MemoryStore({
+    dataDir, queueCapacity: 8192, maxGroup: 2048,
+    observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.candidates = e.candidates; } },
+  });
+  const memory = await store.memory('fashion', 'l2');
+  const replayS = (performance.now() - t0) / 1000;
+  gc();
+  gc();
+  const after = process.memoryUsage();
+  const delta = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+  return {
+    store,
+    memory,
+    stats: {
+      replayRecords: memory.size,
+      replayS: +replayS.toFixed(1),
+      measuredRamBytesPerRecord: Math.round(delta / memory.size),
+      estimatedIndexBytesPerRecord: Math.round(memory.indexBytesPerRecord()),
+      logBytesPerRecord: Math.round(statSync(memory.path).size / memory.size),
+    },
+  };
+}
+
+/** Writes `count` stream records straight into a log (no rules applied). */
+function writeBulkLog(dataDir: string, count: number, stream: FashionStream, mirror: Mirror): void {
+  mkdirSync(join(dataDir, 'fashion'), { recursive: true });
+  const fd = openSync(join(dataDir, 'fashion', 'l2.log'), 'w');
+  writeSync(fd, fileHeader());
+  let parts: Uint8Array[] = [];
+  for (let seq = 1; seq <= count; seq++) {
+    const item = stream.next();
+    const meta = {
+      seq, model: 'fashion', norm: 'l2', answer: item.answer, radius: item.radius, sigma: 0.25, seed: seq.toString(16),
+      time: new Date(0).toISOString(), action: 'none', conflictSeq: null,
+      base: { answer: item.answer, radius: item.radius, pALower: 0.99, countA: 99000, n: 100000, n0: 100, alpha: 0.001, sigma: 0.25, sigma0: 0.25, solver: 'batched' },
+      params: { n: 100000, n0: 100, alpha: 0.001, sigma: 'auto', norm: 'l2' }, timingsMs: { certify: 30 },
+    };
+    parts.push(encodeFrame(seq, item.answer, item.radius, item.input, meta));
+    mirror.add(seq, item.input, item.answer, item.radius);
+    if (parts.length === 4096 || seq === count) {
+      writeSync(fd, Buffer.concat(parts));
+      parts = [];
+    }
+  }
+  fsyncSync(fd);
+  closeSync(fd);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const stream = new FashionStream(SEED);
-  const dataDir = mkdtempSync(join(process.env.MEMORY_BENCH_DIR ?? tmpdir(), 'certigate-memory-bench-'));
-  let lastDecideMs = 0;
-  let lastCandidates = 0;
+  const root = process.env.MEMORY_BENCH_DIR ?? tmpdir();
+  console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}`);
+  const probe: Probe = { decideMs: 0, candidates: 0 };
   const actions: Record<string, number> = {};
-  const store = new MemoryStore({
-    dataDir, queueCapacity: 8192, maxGroup: 2048,
-    observer: { onDecision: (e) => { lastDecideMs = e.decideMs; lastCandidates = e.candidates; actions[e.action] = (actions[e.action] ?? 0) + 1; } },
-  });
-  const memory = await store.memory('fashion', 'l2');
-  const mirror = new Mirror();
-  const record = (o: MemoryOutcome, item: BenchItem) => {
-    if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
-  };
-  console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}; data in ${dataDir}`);
-  const results = [];
-  for (const size of SIZES) {
-    const buildStart = performance.now();
-    while (mirror.size < size) {
-      const items = Array.from({ length: Math.min(4096, size - mirror.size) }, () => stream.next());
-      const outcomes = await Promise.all(items.map((it) => memory.decide(proposal('fashion', 'l2', it.input, it.answer, it.radius))));
-      outcomes.forEach((o, i) => record(o, items[i]));
-    }
-    const buildS = (performance.now() - buildStart) / 1000;
-    // Side by side on the same state: the scan first (it does not change anything), then the memory decides.
-    const indexMs: number[] = [];
-    const scanMs: number[] = [];
-    const candidateCounts: number[] = [];
-    let misses = 0;
-    let mismatches = 0;
-    let scanned = 0;
-    let scanSpent = 0;
-    for (let q = 0; q < INDEX_QUERIES; q++) {
-      const item = stream.next();
-      let scan: ReturnType<typeof scanDecide> | null = null;
-      if (scanSpent < SCAN_BUDGET_MS && q % Math.max(1, Math.floor(INDEX_QUERIES / 200)) === 0) {
-        const t0 = performance.now();
-        scan = scanDecide(mirror, item);
-        const ms = performance.now() - t0;
-        scanMs.push(ms);
-        scanSpent += ms;
-        scanned++;
-        const found = new Set(memory.conflictCandidates(item.input, item.radius));
-        misses += scan.first.filter((i) => !found.has(i)).length;
-      }
-      const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
-      indexMs.push(lastDecideMs);
-      candidateCounts.push(lastCandidates);
-      if (scan && (scan.answer !== o.answer || scan.radius !== o.radius || scan.action !== o.action)) mismatches++;
-      record(o, item);
-    }
-    const row = {
-      stored: size,
-      buildS: +buildS.toFixed(1),
-      indexP50Ms: +quantile(indexMs, 0.5).toFixed(4),
-      indexP99Ms: +quantile(indexMs, 0.99).toFixed(4),
-      scanP50Ms: +quantile(scanMs, 0.5).toFixed(2),
-      scanP99Ms: +quantile(scanMs, 0.99).toFixed(2),
-      speedupP50: +(quantile(scanMs, 0.5) / quantile(indexMs, 0.5)).toFixed(0),
-      meanCandidates: +(candidateCounts.reduce((a, b) => a + b, 0) / candidateCounts.length).toFixed(1),
-      indexQueries: INDEX_QUERIES,
-      scanQueries: scanned,
-      misses,
-      mismatches,
-      indexBytesPerRecord: Math.round(memory.indexBytesPerRecord()),
-    };
-    results.push(row);
-    console.log(JSON.stringify(row));
-  }
-  const stored = memory.size;
-  const logBytes = statSync(memory.path).size;
-  await store.close();
 
-  // Replay: a fresh store rebuilds the index from the log.
-  gc();
-  const before = process.memoryUsage();
-  const replayStart = performance.now();
-  const reopened = new MemoryStore({ dataDir });
-  const replayed = await reopened.memory('fashion', 'l2');
-  const replayS = (performance.now() - replayStart) / 1000;
-  gc();
-  const after = process.memoryUsage();
-  const heapDelta = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
-  const summary = {
-    replayRecords: replayed.size,
-    replayS: +replayS.toFixed(2),
-    measuredRamBytesPerRecord: Math.round(heapDelta / replayed.size),
-    estimatedIndexBytesPerRecord: Math.round(replayed.indexBytesPerRecord()),
-    logBytesPerRecord: Math.round(logBytes / stored),
-    actions,
-    totalS: +((performance.now() - started) / 1000).toFixed(0),
-  };
-  console.log(JSON.stringify(summary));
-  await reopened.close();
-  if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
+  if (SIZES.length > 0) {
+    const dataDir = mkdtempSync(join(root, 'certigate-memory-bench-'));
+    const store = new MemoryStore({
+      dataDir, queueCapacity: 8192, maxGroup: 2048,
+      observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.candidates = e.candidates; actions[e.action] = (actions[e.action] ?? 0) + 1; } },
+    });
+    const memory = await store.memory('fashion', 'l2');
+    let mirror = new Mirror();
+    for (const size of SIZES) {
+      const t0 = performance.now();
+      while (mirror.size < size) {
+        const items = Array.from({ length: Math.min(4096, size - mirror.size) }, () => stream.next());
+        const outcomes = await Promise.all(items.map((it) => memory.decide(proposal('fashion', 'l2', it.input, it.answer, it.radius))));
+        outcomes.forEach((o, i) => {
+          if (o.action !== 'repeat') mirror.add(o.seq, items[i].input, o.answer, o.radius);
+        });
+      }
+      const buildS = +((performance.now() - t0) / 1000).toFixed(1);
+      console.log(JSON.stringify({ ...(await measure(memory, mirror, stream, probe, 'A: decided')), buildS }));
+    }
+    await store.close();
+    const replayed = await replay(dataDir, probe);
+    console.log(JSON.stringify({ phase: 'A: replay', ...replayed.stats, actions }));
+    await replayed.store.close();
+    mirror = new Mirror();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  if (BULK > 0) {
+    const dataDir = mkdtempSync(join(root, 'certigate-memory-bulk-'));
+    const mirror = new Mirror();
+    const t0 = performance.now();
+    writeBulkLog(dataDir, BULK, stream, mirror);
+    console.log(JSON.stringify({ phase: 'B: bulk log written', records: BULK, writeS: +((performance.now() - t0) / 1000).toFixed(1) }));
+    const replayed = await replay(dataDir, probe);
+    console.log(JSON.stringify({ phase: 'B: replay', ...replayed.stats }));
+    console.log(JSON.stringify(await measure(replayed.memory, mirror, stream, probe, 'B: bulk, replayed')));
+    await replayed.store.close();
+    if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify({ totalS: Math.round((performance.now() - started) / 1000) }));
 }
 
 await main();

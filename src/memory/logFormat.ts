@@ -91,15 +91,18 @@ export function checkFrame(bytes: Uint8Array, at: number): FrameCheck {
   return { ok: true, length: FRAME_HEADER_BYTES + payloadLength };
 }
 
-/** Decodes a frame already validated by checkFrame (the input is copied, so it is aligned and owned). */
-export function decodeFrame(bytes: Uint8Array, at: number): FrameFields {
+/**
+ * Decodes a frame already validated by checkFrame. The input is copied (aligned and owned),
+ * into `into` when given and of the right length (replay reuses one buffer).
+ */
+export function decodeFrame(bytes: Uint8Array, at: number, into?: Float32Array): FrameFields {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const p = at + FRAME_HEADER_BYTES;
   const answer = view.getInt32(p + 16, true);
   const inputLength = view.getUint32(p + 20, true);
   const jsonLength = view.getUint32(p + 24, true);
   const inputStart = p + PAYLOAD_HEADER_BYTES;
-  const input = new Float32Array(inputLength);
+  const input = into && into.length === inputLength ? into : new Float32Array(inputLength);
   new Uint8Array(input.buffer).set(bytes.subarray(inputStart, inputStart + 4 * inputLength));
   return {
     seq: view.getFloat64(p, true),

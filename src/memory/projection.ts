@@ -77,10 +77,15 @@ export function pointLength(p: BlockProjection): number {
   return 2 * p.dims + 1;
 }
 
-export function project(p: BlockProjection, x: Float32Array): Float64Array {
+export function project(
+  p: BlockProjection,
+  x: Float32Array,
+  out: Float64Array = new Float64Array(2 * p.dims + 1),
+  scratch: Float64Array = new Float64Array(p.dims),
+): Float64Array {
   const dims = p.dims;
-  const out = new Float64Array(2 * dims + 1);
-  const sums = blockSums(p, x);
+  out.fill(0);
+  const sums = blockSums(p, x, scratch);
   if (p.rotation) rotate(p.rotation, dims, sums, out);
   else out.set(sums);
   // Block means: sums[b] * scale[b]; squared deviations accumulated per block.

@@ -103,6 +103,14 @@ export class ProjectionTree {
     if (this.root) this.build();
   }
 
+  /** Releases unused capacity (after a bulk load), keeping a quarter for growth. */
+  trim(): void {
+    const capacity = Math.max(1024, Math.ceil(this.size * 1.25));
+    if (capacity >= this.radii.length) return;
+    this.points = this.points.slice(0, capacity * this.dims);
+    this.radii = this.radii.slice(0, capacity);
+  }
+
   /** Builds a balanced tree over every appended point. */
   build(): void {
     const ids = new Int32Array(this.size);
@@ -189,7 +197,7 @@ export class ProjectionTree {
   }
 
   private grow(): void {
-    const capacity = Math.max(1024, this.radii.length * 2);
+    const capacity = Math.max(1024, Math.ceil(this.radii.length * 1.5));
     const points = new Float32Array(capacity * this.dims);
     points.set(this.points);
     this.points = points;

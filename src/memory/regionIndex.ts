@@ -32,6 +32,8 @@ export class RegionIndex {
   private sample: Float32Array | null;
   private count = 0;
   private online = false;
+  private readonly point: Float64Array;
+  private readonly scratch: Float64Array;
 
   constructor(readonly inputLength: number) {
     this.projection = makeProjection(inputLength);
@@ -40,14 +42,18 @@ export class RegionIndex {
     const means = Math.min(dims, TREE_MEAN_COORDS);
     this.treeCoords = Int32Array.from([...Array.from({ length: means }, (_, i) => i), this.length - 1]);
     this.sample = new Float32Array(ROTATION_SAMPLE * dims);
+    this.point = new Float64Array(this.length);
+    this.scratch = new Float64Array(dims);
   }
 
   get size(): number {
     return this.count;
   }
 
-  project(input: Float32Array): Float64Array {
-    return project(this.projection, input);
+  /** Projects `input`; with `reuse`, into a buffer owned by the index (valid until the next call). */
+  project(input: Float32Array, reuse = false): Float64Array {
+    if (!reuse) return project(this.projection, input);
+    return project(this.projection, input, this.point, this.scratch);
   }
 
   /** Adds record `index` (= count); online adds place it in the tree now, bulk adds wait for build(). */
@@ -65,7 +71,10 @@ export class RegionIndex {
 
   /** Builds the trees after a bulk load; afterwards adds are online. */
   build(): void {
-    for (const band of this.bands.values()) band.tree.build();
+    for (const band of this.bands.values()) {
+      band.tree.trim();
+      band.tree.build();
+    }
     this.online = true;
   }
 

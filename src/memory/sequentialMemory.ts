@@ -89,7 +89,12 @@ export class SequentialMemory {
     const memory = new SequentialMemory(log, options);
     let summary: ReplaySummary;
     try {
-      summary = await log.replay((offset, bytes, at) => memory.load(offset, decodeFrame(bytes, at)));
+      let scratch: Float32Array | undefined;
+      summary = await log.replay((offset, bytes, at) => {
+        const frame = decodeFrame(bytes, at, scratch);
+        scratch = frame.input;
+        memory.load(offset, frame);
+      });
     } catch (error) {
       await log.close();
       throw error;
@@ -323,7 +328,7 @@ export class SequentialMemory {
     if (frame.input.length !== this.inputLength) {
       throw new Error(`${this.path}: record ${frame.seq} has ${frame.input.length} input values, expected ${this.inputLength}`);
     }
-    const projected = this.index!.project(frame.input);
+    const projected = this.index!.project(frame.input, true);
     this.add(offset, frame.answer, frame.radius, inputHash(frame.input), projected, false);
     this.durableCount = this.count;
   }
