@@ -2,7 +2,7 @@
 // <dataDir>/<model>/<norm>.log. Routes proposals, exports, audits.
 import { join } from 'node:path';
 import { RealDisk, type Disk } from './disk.js';
-import { MemoryInputError } from './errors.js';
+import { MemoryClosedError, MemoryInputError } from './errors.js';
 import { toExportRecord, type ExportRecord } from './exportRecord.js';
 import type { MemoryObserver } from './observer.js';
 import { SequentialMemory } from './sequentialMemory.js';
@@ -49,6 +49,7 @@ export class MemoryStore {
 
   /** The memory of (model, norm), opened and replayed on first use. */
   memory(model: string, norm: Norm): Promise<SequentialMemory> {
+    if (this.closed) return Promise.reject(new MemoryClosedError());
     const path = memoryPath(this.options.dataDir, model, norm);
     let memory = this.opening.get(path);
     if (!memory) {
