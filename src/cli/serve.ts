@@ -66,7 +66,14 @@ export function registerServeCommand(program: Command): void {
         }
         throw err;
       }
-      const gateway = await startGateway(config);
+      let gateway;
+      try {
+        gateway = await startGateway(config);
+      } catch (err) {
+        // e.g. a corrupt memory log, a port in use, an unreachable NATS server: say so and stop.
+        process.stderr.write(`certigate serve: cannot start: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
       const manifest = loadManifest(config.models);
       const model = manifest.default;
       const size = inputSize(manifest.models.find((m) => m.name === model)!);
