@@ -15,15 +15,13 @@ const decode = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
 beforeAll(async () => {
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
-  // A JetStream stream keeps the decisions as well (what a deployment would do).
-  const jsm = await nc.jetstreamManager();
-  await jsm.streams.add({ name: 'DECISIONS', subjects: ['certigate.decisions.>'] });
   const sub = nc.subscribe('certigate.decisions.>');
   (async () => {
     for await (const m of sub) received.push({ subject: m.subject, body: decode(m) });
   })();
   await nc.flush();
-  gw = await startTestGateway({ natsUrl: nats.url });
+  // natsStream: the gateway creates a JetStream stream for the decisions and publishes with acks.
+  gw = await startTestGateway({ natsUrl: nats.url, natsStream: 'DECISIONS' });
 });
 
 afterAll(async () => {
@@ -96,5 +94,26 @@ describe('NATS', () => {
 
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/certigate_nats_published_total\{model="fmnist-cohen-0.25"\} 11/);
+    expect(metrics).not.toMatch(/certigate_nats_publish_failures_total\{[^\n]*\} [1-9]/);
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.streams.info('DECISIONS')).state.messages).toBe(11);
+  });
+
+  it('counts a decision JetStream did not acknowledge as a publish failure; the answer still goes out', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete('DECISIONS');
+    const failures = async () => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      const match = /certigate_nats_publish_failures_total\{model="fmnist-cohen-0.25"\} (\d+)/.exec(text);
+      return match ? Number(match[1]) : 0;
+    };
+    const before = await failures();
+    const res = await postJson(`${gw.url}/v1/models/${gw.model}:certify`, { input: testImages(14)[13] });
+    expect(res.status).toBe(200);
+    const until = Date.now() + 20_000;
+    while ((await failures()) === before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await failures()).toBe(before + 1);
+    const stored = await exportMemory(gw.url, gw.model);
+    expect(stored.at(-1).seed).toBe(res.body.seed);
   });
 });

@@ -36,6 +36,12 @@ export const gatewayConfigSchema = z.object({
   natsUrl: z.string().min(1).nullable().default(null),
   /** Decisions go to `${natsSubjectPrefix}.{model}`. */
   natsSubjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default('certigate.decisions'),
+  /**
+   * JetStream stream that keeps the published decisions (created if missing, file storage).
+   * When set, decisions are published through JetStream and acknowledged (a missing ack counts as
+   * a publish failure); null publishes on core NATS only.
+   */
+  natsStream: z.string().regex(/^[A-Za-z0-9_-]+$/).nullable().default(null),
   /** Subject of the NATS certify service endpoint. */
   natsServiceSubject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default('certigate.certify'),
   /** Bearer token for the memory export; null disables the export route (403). */
@@ -93,6 +99,7 @@ const ENV_KEYS: Record<string, { key: keyof GatewayConfigInput; parse: (v: strin
   CERTIGATE_MODELS: { key: 'models', parse: String },
   CERTIGATE_DATA: { key: 'dataDir', parse: String },
   CERTIGATE_NATS_URL: { key: 'natsUrl', parse: String },
+  CERTIGATE_NATS_STREAM: { key: 'natsStream', parse: String },
   CERTIGATE_ADMIN_TOKEN: { key: 'adminToken', parse: String },
   CERTIGATE_WORKERS: { key: 'workers', parse: Number },
   CERTIGATE_INTRA_OP_THREADS: { key: 'intraOpThreads', parse: Number },

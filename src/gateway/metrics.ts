@@ -36,7 +36,7 @@ export class GatewayMetrics {
     const registers = [registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'certigate_' });
     this.requestDuration = new Histogram({
-      name: 'certigate_http_request_duration_seconds', help: 'HTTP request latency, from arrival to the last byte handed to the socket',
+      name: 'certigate_http_request_duration_seconds', help: 'HTTP request latency, from arrival until the response is handed to the server (for NDJSON streams: until the stream starts)',
       labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS_S, registers,
     });
     this.stageDuration = new Histogram({

@@ -1,7 +1,7 @@
 // NATS: every durable decision is published on `{prefix}.{model}`, and certify is offered as a
 // NATS service (micro services framework: discoverable with `nats micro ls`, $SRV.PING etc.).
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection, type Service, type ServiceMsg } from 'nats';
+import { connect, RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection, type Service, type ServiceMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import type { CertifyResponse } from './decisionResponse.js';
@@ -24,23 +24,38 @@ export class NatsBridge implements DecisionPublisher {
   private readonly decoder = new TextDecoder();
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** JetStream acks not yet received; close() waits for them. */
+  private readonly pendingAcks = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly micro: Service,
+    private readonly js: JetStreamClient | null,
     private readonly deps: NatsBridgeDeps,
   ) {}
 
   static async start(deps: NatsBridgeDeps): Promise<NatsBridge> {
     const { config, logger } = deps;
     const nc = await connect({ servers: config.natsUrl!, name: `certigate-${process.pid}`, maxReconnectAttempts: -1 });
+    let js: JetStreamClient | null = null;
+    if (config.natsStream) {
+      const jsm = await nc.jetstreamManager();
+      const subjects = [`${config.natsSubjectPrefix}.>`];
+      try {
+        await jsm.streams.info(config.natsStream);
+      } catch {
+        await jsm.streams.add({ name: config.natsStream, subjects, storage: StorageType.File, retention: RetentionPolicy.Limits });
+        logger.info({ stream: config.natsStream, subjects }, 'nats stream created');
+      }
+      js = nc.jetstream();
+    }
     const micro = await nc.services.add({
       name: NATS_SERVICE_NAME,
       version: deps.version,
       description: 'Certified predictions (data-dependent randomized smoothing) with a sequential memory',
       metadata: { decisions: `${config.natsSubjectPrefix}.{model}` },
     });
-    const bridge = new NatsBridge(nc, micro, deps);
+    const bridge = new NatsBridge(nc, micro, js, deps);
     micro.addEndpoint('certify', {
       subject: config.natsServiceSubject,
       metadata: { body: 'certify body of POST /v1/models/{model}:certify plus optional "model" (default model otherwise)' },
@@ -61,12 +76,27 @@ export class NatsBridge implements DecisionPublisher {
 
   publish(model: string, response: CertifyResponse): void {
     const { config, metrics, logger } = this.deps;
-    try {
-      this.nc.publish(`${config.natsSubjectPrefix}.${model}`, this.encoder.encode(JSON.stringify(response)));
-      metrics.natsPublished.inc({ model });
-    } catch (err) {
+    const subject = `${config.natsSubjectPrefix}.${model}`;
+    const data = this.encoder.encode(JSON.stringify(response));
+    const failed = (err: unknown) => {
       metrics.natsPublishFailures.inc({ model });
       logger.warn({ err, requestId: response.requestId, seq: response.memory.seq }, 'nats publish failed');
+    };
+    try {
+      if (this.js) {
+        // Sent now, in memory order; the ack arrives later. msgID lets JetStream drop a resend.
+        const ack = this.js.publish(subject, data, { msgID: response.requestId }).then(
+          () => metrics.natsPublished.inc({ model }),
+          failed,
+        );
+        this.pendingAcks.add(ack);
+        void ack.finally(() => this.pendingAcks.delete(ack));
+      } else {
+        this.nc.publish(subject, data);
+        metrics.natsPublished.inc({ model });
+      }
+    } catch (err) {
+      failed(err);
     }
   }
 
@@ -106,6 +136,7 @@ export class NatsBridge implements DecisionPublisher {
   /** Flushes every published decision and closes the connection. */
   async close(): Promise<void> {
     if (!this.micro.isStopped) await this.stopService();
+    await Promise.allSettled([...this.pendingAcks]);
     await this.nc.drain();
   }
 }

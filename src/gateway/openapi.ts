@@ -25,6 +25,7 @@ export function openApiDocument(version: string, models: string[]): object {
     },
     paths: {
       '/v1/models': { get: { summary: 'Served models (manifest entries)', responses: { 200: { description: 'Manifest', content: json({ type: 'object', properties: { default: { type: 'string' }, models: { type: 'array', items: { type: 'object' } } } }) } } } },
+      '/v1/models/{model}': { get: { summary: 'One manifest entry', parameters: [modelParam], responses: { 200: { description: 'Manifest entry', content: json({ type: 'object' }) }, 404: errorResponses[404] } } },
       '/v1/models/{model}:certify': {
         post: {
           summary: 'Certify one input (data-dependent sigma, Monte Carlo certificate, sequential memory); answered once the decision is durable',
