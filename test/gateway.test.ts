@@ -296,6 +296,28 @@ describe('Open Inference Protocol v2', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('evaluates concurrent requests in parallel workers (both busy at once)', async () => {
+    let maxBusy = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await (await fetch(`${gw.url}/metrics`)).text();
+        maxBusy = Math.max(maxBusy, metricValue(text, 'certigate_engine_workers_busy'));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const images = testImages(20).slice(16, 20);
+    const results = await Promise.all(images.map((input) => postJson(certifyUrl, { input, params: { n: 5000, sigma: 0.25 } })));
+    sampling = false;
+    await sampler;
+    for (const r of results) expect(r.status).toBe(200);
+    expect(maxBusy).toBe(2);
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metricValue(text, 'certigate_engine_workers_busy')).toBe(0);
+  });
+});
+
 describe('OpenAPI and metrics', () => {
   it('serves an OpenAPI document of every route', async () => {
     const doc = await (await fetch(`${gw.url}/openapi.json`)).json();

@@ -11,6 +11,8 @@ export interface EnginePoolOptions {
   workerData: EngineWorkerData;
   /** Called whenever the number of waiting tasks changes. */
   onQueueDepth?: (depth: number) => void;
+  /** Called whenever the number of workers running a task changes. */
+  onBusy?: (busy: number) => void;
   onWorkerError?: (err: Error) => void;
 }
 
@@ -148,6 +150,7 @@ export class EnginePool {
     this.options.onWorkerError?.(err);
     const task = slot.running;
     slot.running = null;
+    this.options.onBusy?.(this.running);
     if (task) this.settle(task, new GatewayError(500, 'engine_failed', 'the engine worker failed; nothing was stored'));
     if (!this.closing) {
       this.spawn().catch((spawnErr: Error) => this.options.onWorkerError?.(spawnErr));
@@ -157,6 +160,7 @@ export class EnginePool {
 
   private dispatch(slot: Slot, pending: PendingTask): void {
     slot.running = pending;
+    this.options.onBusy?.(this.running);
     pending.startedAt = performance.now();
     const msg: ToWorker = { kind: 'task', id: pending.id, task: pending.task };
     slot.worker.postMessage(msg);
@@ -165,6 +169,7 @@ export class EnginePool {
   private finish(slot: Slot, msg: Extract<FromWorker, { kind: 'done' | 'failed' }>): void {
     const pending = slot.running;
     slot.running = null;
+    this.options.onBusy?.(this.running);
     if (pending && pending.id === msg.id) {
       this.meanTaskMs = 0.8 * this.meanTaskMs + 0.2 * (performance.now() - pending.startedAt);
       if (msg.kind === 'done') this.settle(pending, null, msg.result);

@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly abstains: Counter<'model' | 'norm'>;
   readonly modelEvaluations: Counter<'model'>;
   readonly queueDepth: Gauge;
+  readonly busyWorkers: Gauge;
   readonly inFlight: Gauge;
   readonly rejected: Counter<'reason'>;
   readonly natsPublished: Counter<'model'>;
@@ -73,6 +74,7 @@ export class GatewayMetrics {
       name: 'certigate_model_evaluations_total', help: 'Forward passes (single noisy inputs) of the base classifier', labelNames: ['model'], registers,
     });
     this.queueDepth = new Gauge({ name: 'certigate_queue_depth', help: 'Requests waiting for an engine worker', registers });
+    this.busyWorkers = new Gauge({ name: 'certigate_engine_workers_busy', help: 'Engine worker threads evaluating a request now', registers });
     this.inFlight = new Gauge({ name: 'certigate_in_flight_requests', help: 'Requests admitted and not yet answered', registers });
     this.rejected = new Counter({
       name: 'certigate_rejected_requests_total', help: 'Requests refused: overloaded (429), deadline, shutting_down, or a client error code',

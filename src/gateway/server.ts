@@ -62,6 +62,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         runner: { intraOpThreads: config.intraOpThreads, executionProviders: config.executionProviders, batchSize: config.batchSize },
       },
       onQueueDepth: (depth) => metrics.queueDepth.set(depth),
+      onBusy: (busy) => metrics.busyWorkers.set(busy),
       onWorkerError: (err) => {
         metrics.workerFailures.inc();
         logger.error({ err }, 'engine worker failed');
