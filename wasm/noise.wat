@@ -94,114 +94,144 @@
     (local $zA v128) (local $zB v128) (local $epsA v128) (local $epsB v128)
     (local $sign v128) (local $xs v128) (local $sigmas v128)
     (local $layer0 i32) (local $layer1 i32) (local $layer2 i32) (local $layer3 i32)
-    (local $accepted i32) (local $k i32) (local $j i32)
+    (local $accepted i32) (local $k i32) (local $j i32) (local $r v128) (local $qA v128)
     (local.set $s0 (v128.load (i32.const 5120)))
     (local.set $s1 (v128.load (i32.const 5136)))
     (local.set $s2 (v128.load (i32.const 5152)))
     (local.set $s3 (v128.load (i32.const 5168)))
     (local.set $sigmas (f64x2.splat (local.get $sigma)))
+    ;; The inner loop makes no calls, so that V8 keeps its vectors in registers; a group of four
+    ;; draws with a slow one leaves it for the outer loop, which finishes the group and comes back.
     (block $done
-      (loop $draws
-        (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
-        ;; First xoshiro128** output of each lane: layer, sign and the high 23 bits of the uniform.
-        (local.set $t (i32x4.mul (local.get $s1) (i32x4.splat (i32.const 5))))
-        (local.set $bits (i32x4.mul
-          (v128.or (i32x4.shl (local.get $t) (i32.const 7)) (i32x4.shr_u (local.get $t) (i32.const 25)))
-          (i32x4.splat (i32.const 9))))
-        (local.set $t (i32x4.shl (local.get $s1) (i32.const 9)))
-        (local.set $s2 (v128.xor (local.get $s2) (local.get $s0)))
-        (local.set $s3 (v128.xor (local.get $s3) (local.get $s1)))
-        (local.set $s1 (v128.xor (local.get $s1) (local.get $s2)))
-        (local.set $s0 (v128.xor (local.get $s0) (local.get $s3)))
-        (local.set $s2 (v128.xor (local.get $s2) (local.get $t)))
-        (local.set $s3 (v128.or (i32x4.shl (local.get $s3) (i32.const 11)) (i32x4.shr_u (local.get $s3) (i32.const 21))))
-        ;; Second output: the low 32 bits of the uniform.
-        (local.set $t (i32x4.mul (local.get $s1) (i32x4.splat (i32.const 5))))
-        (local.set $low (i32x4.mul
-          (v128.or (i32x4.shl (local.get $t) (i32.const 7)) (i32x4.shr_u (local.get $t) (i32.const 25)))
-          (i32x4.splat (i32.const 9))))
-        (local.set $t (i32x4.shl (local.get $s1) (i32.const 9)))
-        (local.set $s2 (v128.xor (local.get $s2) (local.get $s0)))
-        (local.set $s3 (v128.xor (local.get $s3) (local.get $s1)))
-        (local.set $s1 (v128.xor (local.get $s1) (local.get $s2)))
-        (local.set $s0 (v128.xor (local.get $s0) (local.get $s3)))
-        (local.set $s2 (v128.xor (local.get $s2) (local.get $t)))
-        (local.set $s3 (v128.or (i32x4.shl (local.get $s3) (i32.const 11)) (i32x4.shr_u (local.get $s3) (i32.const 21))))
-        ;; (x[layer], x[layer + 1]) of each lane: one load each, then transposed into A (lanes 0, 1), B (lanes 2, 3).
-        (local.set $layer0 (i32.and (i32x4.extract_lane 0 (local.get $bits)) (i32.const 255)))
-        (local.set $layer1 (i32.and (i32x4.extract_lane 1 (local.get $bits)) (i32.const 255)))
-        (local.set $layer2 (i32.and (i32x4.extract_lane 2 (local.get $bits)) (i32.const 255)))
-        (local.set $layer3 (i32.and (i32x4.extract_lane 3 (local.get $bits)) (i32.const 255)))
-        (local.set $pair0 (v128.load align=8 (i32.shl (local.get $layer0) (i32.const 3))))
-        (local.set $pair1 (v128.load align=8 (i32.shl (local.get $layer1) (i32.const 3))))
-        (local.set $pair2 (v128.load align=8 (i32.shl (local.get $layer2) (i32.const 3))))
-        (local.set $pair3 (v128.load align=8 (i32.shl (local.get $layer3) (i32.const 3))))
-        ;; z = ((bits >>> 9) * 2^32 + low) * 2^-55 * x[layer], in this order, as in JS.
-        (local.set $hi (i32x4.shr_u (local.get $bits) (i32.const 9)))
-        (local.set $zA (f64x2.mul
-          (f64x2.mul
-            (f64x2.add
-              (f64x2.mul (f64x2.convert_low_i32x4_u (local.get $hi)) (f64x2.splat (f64.const 0x1p32)))
-              (f64x2.convert_low_i32x4_u (local.get $low)))
-            (f64x2.splat (f64.const 0x1p-55)))
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $pair0) (local.get $pair1))))
-        (local.set $zB (f64x2.mul
-          (f64x2.mul
-            (f64x2.add
+      (loop $groups
+        (block $slow
+          (loop $fast
+            (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+            ;; First xoshiro128** output of each lane: layer, sign and the high 23 bits of the uniform.
+            (local.set $t (i32x4.mul (local.get $s1) (i32x4.splat (i32.const 5))))
+            (local.set $bits (i32x4.mul
+              (v128.or (i32x4.shl (local.get $t) (i32.const 7)) (i32x4.shr_u (local.get $t) (i32.const 25)))
+              (i32x4.splat (i32.const 9))))
+            (local.set $t (i32x4.shl (local.get $s1) (i32.const 9)))
+            (local.set $s2 (v128.xor (local.get $s2) (local.get $s0)))
+            (local.set $s3 (v128.xor (local.get $s3) (local.get $s1)))
+            (local.set $s1 (v128.xor (local.get $s1) (local.get $s2)))
+            (local.set $s0 (v128.xor (local.get $s0) (local.get $s3)))
+            (local.set $s2 (v128.xor (local.get $s2) (local.get $t)))
+            (local.set $s3 (v128.or (i32x4.shl (local.get $s3) (i32.const 11)) (i32x4.shr_u (local.get $s3) (i32.const 21))))
+            ;; Second output: the low 32 bits of the uniform.
+            (local.set $t (i32x4.mul (local.get $s1) (i32x4.splat (i32.const 5))))
+            (local.set $low (i32x4.mul
+              (v128.or (i32x4.shl (local.get $t) (i32.const 7)) (i32x4.shr_u (local.get $t) (i32.const 25)))
+              (i32x4.splat (i32.const 9))))
+            (local.set $t (i32x4.shl (local.get $s1) (i32.const 9)))
+            (local.set $s2 (v128.xor (local.get $s2) (local.get $s0)))
+            (local.set $s3 (v128.xor (local.get $s3) (local.get $s1)))
+            (local.set $s1 (v128.xor (local.get $s1) (local.get $s2)))
+            (local.set $s0 (v128.xor (local.get $s0) (local.get $s3)))
+            (local.set $s2 (v128.xor (local.get $s2) (local.get $t)))
+            (local.set $s3 (v128.or (i32x4.shl (local.get $s3) (i32.const 11)) (i32x4.shr_u (local.get $s3) (i32.const 21))))
+            ;; (x[layer], x[layer + 1]) of each lane: one load each, then transposed into A (lanes 0, 1), B (lanes 2, 3).
+            (local.set $layer0 (i32.and (i32x4.extract_lane 0 (local.get $bits)) (i32.const 255)))
+            (local.set $layer1 (i32.and (i32x4.extract_lane 1 (local.get $bits)) (i32.const 255)))
+            (local.set $layer2 (i32.and (i32x4.extract_lane 2 (local.get $bits)) (i32.const 255)))
+            (local.set $layer3 (i32.and (i32x4.extract_lane 3 (local.get $bits)) (i32.const 255)))
+            (local.set $pair0 (v128.load align=8 (i32.shl (local.get $layer0) (i32.const 3))))
+            (local.set $pair1 (v128.load align=8 (i32.shl (local.get $layer1) (i32.const 3))))
+            (local.set $pair2 (v128.load align=8 (i32.shl (local.get $layer2) (i32.const 3))))
+            (local.set $pair3 (v128.load align=8 (i32.shl (local.get $layer3) (i32.const 3))))
+            ;; z = ((bits >>> 9) * 2^32 + low) * 2^-55 * x[layer], in this order, as in JS.
+            (local.set $hi (i32x4.shr_u (local.get $bits) (i32.const 9)))
+            (local.set $zA (f64x2.mul
               (f64x2.mul
-                (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $hi) (local.get $hi)))
-                (f64x2.splat (f64.const 0x1p32)))
-              (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $low) (local.get $low))))
-            (f64x2.splat (f64.const 0x1p-55)))
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $pair2) (local.get $pair3))))
-        ;; Bit 8 of bits is the sign: moved to bit 63 of each f64 lane.
-        (local.set $sign (i32x4.shl (v128.and (local.get $bits) (i32x4.splat (i32.const 0x100))) (i32.const 23)))
-        (local.set $epsA (v128.xor (local.get $zA)
-          (i8x16.shuffle 16 16 16 16 0 1 2 3 16 16 16 16 4 5 6 7 (local.get $sign) (v128.const i32x4 0 0 0 0))))
-        (local.set $epsB (v128.xor (local.get $zB)
-          (i8x16.shuffle 16 16 16 16 8 9 10 11 16 16 16 16 12 13 14 15 (local.get $sign) (v128.const i32x4 0 0 0 0))))
-        ;; Fast path: z < x[layer + 1] in every lane (one bit per lane).
-        (local.set $accepted (i32.or
-          (i64x2.bitmask (f64x2.lt (local.get $zA)
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $pair0) (local.get $pair1))))
-          (i32.shl
-            (i64x2.bitmask (f64x2.lt (local.get $zB)
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $pair2) (local.get $pair3))))
-            (i32.const 2))))
-        (if (i32.ne (local.get $accepted) (i32.const 15))
-          (then
-            ;; Slow path, lane by lane, on the states in memory.
-            (v128.store (i32.const 5120) (local.get $s0))
-            (v128.store (i32.const 5136) (local.get $s1))
-            (v128.store (i32.const 5152) (local.get $s2))
-            (v128.store (i32.const 5168) (local.get $s3))
-            (if (i32.eqz (i32.and (local.get $accepted) (i32.const 1)))
-              (then (local.set $epsA (f64x2.replace_lane 0 (local.get $epsA)
-                (call $finish (i32.const 0) (local.get $layer0) (f64x2.extract_lane 0 (local.get $zA))
-                  (i32.and (i32x4.extract_lane 0 (local.get $bits)) (i32.const 0x100)))))))
-            (if (i32.eqz (i32.and (local.get $accepted) (i32.const 2)))
-              (then (local.set $epsA (f64x2.replace_lane 1 (local.get $epsA)
-                (call $finish (i32.const 1) (local.get $layer1) (f64x2.extract_lane 1 (local.get $zA))
-                  (i32.and (i32x4.extract_lane 1 (local.get $bits)) (i32.const 0x100)))))))
-            (if (i32.eqz (i32.and (local.get $accepted) (i32.const 4)))
-              (then (local.set $epsB (f64x2.replace_lane 0 (local.get $epsB)
-                (call $finish (i32.const 2) (local.get $layer2) (f64x2.extract_lane 0 (local.get $zB))
-                  (i32.and (i32x4.extract_lane 2 (local.get $bits)) (i32.const 0x100)))))))
-            (if (i32.eqz (i32.and (local.get $accepted) (i32.const 8)))
-              (then (local.set $epsB (f64x2.replace_lane 1 (local.get $epsB)
-                (call $finish (i32.const 3) (local.get $layer3) (f64x2.extract_lane 1 (local.get $zB))
-                  (i32.and (i32x4.extract_lane 3 (local.get $bits)) (i32.const 0x100)))))))
-            (local.set $s0 (v128.load (i32.const 5120)))
-            (local.set $s1 (v128.load (i32.const 5136)))
-            (local.set $s2 (v128.load (i32.const 5152)))
-            (local.set $s3 (v128.load (i32.const 5168)))))
-        (local.set $xs (v128.load (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2)))))
-        (v128.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-          (call $quantize4 (local.get $xs) (local.get $sigmas) (local.get $epsA) (local.get $epsB)))
-        (local.set $k (i32.add (local.get $k) (i32.const 4)))
-        (local.set $j (i32.add (local.get $j) (i32.const 4)))
-        (if (i32.eq (local.get $j) (local.get $d)) (then (local.set $j (i32.const 0))))
-        (br $draws)))
+                (f64x2.add
+                  (f64x2.mul (f64x2.convert_low_i32x4_u (local.get $hi)) (f64x2.splat (f64.const 0x1p32)))
+                  (f64x2.convert_low_i32x4_u (local.get $low)))
+                (f64x2.splat (f64.const 0x1p-55)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $pair0) (local.get $pair1))))
+            (local.set $zB (f64x2.mul
+              (f64x2.mul
+                (f64x2.add
+                  (f64x2.mul
+                    (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $hi) (local.get $hi)))
+                    (f64x2.splat (f64.const 0x1p32)))
+                  (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $low) (local.get $low))))
+                (f64x2.splat (f64.const 0x1p-55)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $pair2) (local.get $pair3))))
+            ;; Bit 8 of bits is the sign: moved to bit 63 of each f64 lane.
+            (local.set $sign (i32x4.shl (v128.and (local.get $bits) (i32x4.splat (i32.const 0x100))) (i32.const 23)))
+            (local.set $epsA (v128.xor (local.get $zA)
+              (i8x16.shuffle 16 16 16 16 0 1 2 3 16 16 16 16 4 5 6 7 (local.get $sign) (v128.const i32x4 0 0 0 0))))
+            (local.set $epsB (v128.xor (local.get $zB)
+              (i8x16.shuffle 16 16 16 16 8 9 10 11 16 16 16 16 12 13 14 15 (local.get $sign) (v128.const i32x4 0 0 0 0))))
+            ;; Fast path: z < x[layer + 1] in every lane (one bit per lane).
+            (local.set $accepted (i32.or
+              (i64x2.bitmask (f64x2.lt (local.get $zA)
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $pair0) (local.get $pair1))))
+              (i32.shl
+                (i64x2.bitmask (f64x2.lt (local.get $zB)
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $pair2) (local.get $pair3))))
+                (i32.const 2))))
+            (br_if $slow (i32.ne (local.get $accepted) (i32.const 15)))
+            ;; All four on the fast path: q(x + sigma * eps), as $quantize4 (inlined here).
+            (local.set $xs (v128.load (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $t (f64x2.mul
+              (f64x2.add (f64x2.promote_low_f32x4 (local.get $xs)) (f64x2.mul (local.get $sigmas) (local.get $epsA)))
+              (f64x2.splat (f64.const 0x1p20))))
+            (local.set $r (f64x2.nearest (local.get $t)))
+            (local.set $qA (f64x2.mul
+              (f64x2.sub (local.get $r)
+                (v128.and (f64x2.eq (f64x2.sub (local.get $t) (local.get $r)) (f64x2.splat (f64.const 0.5))) (f64x2.splat (f64.const -1))))
+              (f64x2.splat (f64.const 0x1p-20))))
+            (local.set $t (f64x2.mul
+              (f64x2.add
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $xs) (local.get $xs)))
+                (f64x2.mul (local.get $sigmas) (local.get $epsB)))
+              (f64x2.splat (f64.const 0x1p20))))
+            (local.set $r (f64x2.nearest (local.get $t)))
+            (v128.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (f32x4.demote_f64x2_zero (local.get $qA))
+                (f32x4.demote_f64x2_zero (f64x2.mul
+                  (f64x2.sub (local.get $r)
+                    (v128.and (f64x2.eq (f64x2.sub (local.get $t) (local.get $r)) (f64x2.splat (f64.const 0.5))) (f64x2.splat (f64.const -1))))
+                  (f64x2.splat (f64.const 0x1p-20))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (if (i32.eq (local.get $j) (local.get $d)) (then (local.set $j (i32.const 0))))
+            (br $fast)))
+          ;; Slow path, lane by lane, on the states in memory.
+          (v128.store (i32.const 5120) (local.get $s0))
+          (v128.store (i32.const 5136) (local.get $s1))
+          (v128.store (i32.const 5152) (local.get $s2))
+          (v128.store (i32.const 5168) (local.get $s3))
+          (if (i32.eqz (i32.and (local.get $accepted) (i32.const 1)))
+            (then (local.set $epsA (f64x2.replace_lane 0 (local.get $epsA)
+              (call $finish (i32.const 0) (local.get $layer0) (f64x2.extract_lane 0 (local.get $zA))
+                (i32.and (i32x4.extract_lane 0 (local.get $bits)) (i32.const 0x100)))))))
+          (if (i32.eqz (i32.and (local.get $accepted) (i32.const 2)))
+            (then (local.set $epsA (f64x2.replace_lane 1 (local.get $epsA)
+              (call $finish (i32.const 1) (local.get $layer1) (f64x2.extract_lane 1 (local.get $zA))
+                (i32.and (i32x4.extract_lane 1 (local.get $bits)) (i32.const 0x100)))))))
+          (if (i32.eqz (i32.and (local.get $accepted) (i32.const 4)))
+            (then (local.set $epsB (f64x2.replace_lane 0 (local.get $epsB)
+              (call $finish (i32.const 2) (local.get $layer2) (f64x2.extract_lane 0 (local.get $zB))
+                (i32.and (i32x4.extract_lane 2 (local.get $bits)) (i32.const 0x100)))))))
+          (if (i32.eqz (i32.and (local.get $accepted) (i32.const 8)))
+            (then (local.set $epsB (f64x2.replace_lane 1 (local.get $epsB)
+              (call $finish (i32.const 3) (local.get $layer3) (f64x2.extract_lane 1 (local.get $zB))
+                (i32.and (i32x4.extract_lane 3 (local.get $bits)) (i32.const 0x100)))))))
+          (local.set $s0 (v128.load (i32.const 5120)))
+          (local.set $s1 (v128.load (i32.const 5136)))
+          (local.set $s2 (v128.load (i32.const 5152)))
+          (local.set $s3 (v128.load (i32.const 5168)))
+          (local.set $xs (v128.load (i32.add (local.get $x) (i32.shl (local.get $j) (i32.const 2)))))
+          (v128.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
+            (call $quantize4 (local.get $xs) (local.get $sigmas) (local.get $epsA) (local.get $epsB)))
+          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (if (i32.eq (local.get $j) (local.get $d)) (then (local.set $j (i32.const 0))))
+          (br $groups)))
     (v128.store (i32.const 5120) (local.get $s0))
     (v128.store (i32.const 5136) (local.get $s1))
     (v128.store (i32.const 5152) (local.get $s2))
