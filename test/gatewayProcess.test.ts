@@ -72,6 +72,8 @@ describe('gateway process', () => {
     const gw = await spawnGateway(['--data', dataDir, '--workers', '2', '--threads', '1'], { CERTIGATE_ADMIN_TOKEN: ADMIN_TOKEN });
     children.push(gw);
     const url = `${gw.url}/v1/models/${MODEL}:certify`;
+    // The banner goes to stderr right after the 'listening' log line on stdout.
+    for (let i = 0; i < 200 && !gw.stderr().includes('curl'); i++) await new Promise((r) => setTimeout(r, 25));
     expect(gw.stderr()).toContain(`listening on ${gw.url}`);
     expect(gw.stderr()).toContain(`curl`);
     const images = testImages(8);
