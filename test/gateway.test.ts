@@ -137,6 +137,18 @@ describe('v1 certify, predict, stream and export', () => {
     expect(new Set(seqs).size).toBe(4);
   });
 
+  it('keeps the l1 certificates in their own memory (export ?norm=l1)', async () => {
+    const l2Before = await exportMemory(gw.url, gw.model);
+    const res = await postJson(certifyUrl, { input: testImages(15)[14], params: { norm: 'l1', sigma: 0.25 } });
+    expect(res.status).toBe(200);
+    expectContract(res.body);
+    expect(res.body.norm).toBe('l1');
+    const l1 = await (await fetch(`${gw.url}/v1/models/${gw.model}/memory?norm=l1`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const records = l1.trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.at(-1)).toMatchObject({ seq: res.body.memory.seq, norm: 'l1', seed: res.body.seed });
+    expect(await exportMemory(gw.url, gw.model)).toEqual(l2Before);
+  });
+
   it('exports the memory as NDJSON behind the admin token, with ?after', async () => {
     const all = await exportMemory(gw.url, gw.model);
     expect(all.length).toBeGreaterThan(3);
@@ -269,6 +281,19 @@ describe('Open Inference Protocol v2', () => {
     expect(res.body.parameters.memory_seq).toBe(decisions[0].memory.seq);
     expect(res.body.outputs[0].data[0]).toBe(decisions[0].answer ?? -1);
     expect(decisions[0].base.n).toBe(200);
+  });
+
+  it('answers under /versions/1 too, and 404 for another version', async () => {
+    expect((await fetch(`${gw.url}/v2/models/${gw.model}/versions/1/ready`)).status).toBe(200);
+    expect((await (await fetch(`${gw.url}/v2/models/${gw.model}/versions/1`)).json()).name).toBe(gw.model);
+    const other = await fetch(`${gw.url}/v2/models/${gw.model}/versions/2`);
+    expect(other.status).toBe(404);
+    expect(typeof (await other.json()).error).toBe('string');
+    const res = await postJson(`${gw.url}/v2/models/${gw.model}/versions/1/infer`, {
+      parameters: { mode: 'logits' }, inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: testImages(1)[0] }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.outputs[0].shape).toEqual([1, 10]);
   });
 
   it('infer predict runs PREDICT per row and stores nothing', async () => {

@@ -24,7 +24,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     c.set('route', 'unmatched');
     const started = performance.now();
     // Probes keep answering while draining (readiness then says false).
-    const probe = c.req.path === '/metrics' || c.req.path.startsWith('/v2/health') || /^\/v2\/models\/[^/]+\/ready$/.test(c.req.path);
+    const probe = c.req.path === '/metrics' || c.req.path.startsWith('/v2/health') || /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/ready$/.test(c.req.path);
     if (state.draining && !probe) throw new ShuttingDownError();
     metrics.inFlight.inc();
     try {

@@ -112,15 +112,22 @@ export function oipRoutes(deps: AppDeps): Hono<GatewayEnv> {
     const ready = state.ready && !state.draining;
     return c.json({ ready }, ready ? 200 : 400); // OIP: 200 = true, 4xx = false
   });
-  app.get('/models/:model/ready', (c) => {
+  // Every model route also answers under /versions/{version} (OIP); the one version is "1".
+  const checkVersion = (version: string | undefined) => {
+    if (version !== undefined && version !== '1') throw new GatewayError(404, 'unknown_version', `unknown model version "${version}"; the only version is "1"`);
+  };
+  const param = (c: { req: { param(name: string): string | undefined } }, name: string) => c.req.param(name);
+  app.on('GET', ['/models/:model/ready', '/models/:model/versions/:version/ready'], (c) => {
     c.set('route', '/v2/models/{model}/ready');
     const entry = service.model(c.req.param('model'));
+    checkVersion(param(c, 'version'));
     const ready = state.ready && !state.draining;
     return c.json({ name: entry.name, ready }, ready ? 200 : 400);
   });
-  app.get('/models/:model', (c) => {
+  app.on('GET', ['/models/:model', '/models/:model/versions/:version'], (c) => {
     c.set('route', '/v2/models/{model}');
     const entry = service.model(c.req.param('model'));
+    checkVersion(param(c, 'version'));
     return c.json({
       name: entry.name,
       versions: ['1'],
@@ -131,9 +138,10 @@ export function oipRoutes(deps: AppDeps): Hono<GatewayEnv> {
     });
   });
 
-  app.post('/models/:model/infer', async (c) => {
+  app.on('POST', ['/models/:model/infer', '/models/:model/versions/:version/infer'], async (c) => {
     c.set('route', '/v2/models/{model}/infer');
     const entry = service.model(c.req.param('model'));
+    checkVersion(param(c, 'version'));
     const request = parseOrThrow(inferRequestSchema, await readJsonBody(c.req.raw, config.bodyLimitBytes), 'body');
     const parameters = request.parameters ?? {};
     const mode = parameters.mode ?? 'certify';
