@@ -194,6 +194,7 @@ describe('bad input gets a 4xx and changes nothing (DESIGN 3.2)', () => {
     { name: 'unknown norm', body: () => ({ input: image(), params: { norm: 'linf' } }), status: 400, code: 'invalid_request' },
     { name: 'fractional n', body: () => ({ input: image(), params: { n: 100.5 } }), status: 400, code: 'invalid_request' },
     { name: 'invalid JSON', body: () => '{"input": [', status: 400, code: 'invalid_json' },
+    { name: '1e400 in JSON (parses to Infinity)', body: () => JSON.stringify({ input: image() }).replace(/^\{"input":\[[^,]+,/, '{"input":[1e400,'), status: 400, code: 'invalid_request' },
     { name: 'unknown model', path: '/v1/models/no-such-model:certify', body: () => ({ input: image() }), status: 404, code: 'unknown_model' },
     { name: 'unknown method', path: '/v1/models/fmnist-cohen-0.25:explain', body: () => ({ input: image() }), status: 404, code: 'not_found' },
     { name: 'wrong content type', body: () => JSON.stringify({ input: image() }), status: 415, code: 'unsupported_media_type', contentType: 'text/plain' },
@@ -238,6 +239,11 @@ describe('bad input gets a 4xx and changes nothing (DESIGN 3.2)', () => {
     expect(typeof infer.body.error).toBe('string');
     const nan = await postJson(`${gw.url}/v2/models/${gw.model}/infer`, { inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP64', data: image() }] });
     expect(nan.status).toBe(400);
+    const deep = 20_000; // nesting far deeper than the shape must be a 400, not a stack overflow
+    const nested = await postJson(`${gw.url}/v2/models/${gw.model}/infer`, `{"inputs":[{"name":"input","shape":[1,784],"datatype":"FP32","data":${'['.repeat(deep)}1${']'.repeat(deep)}}]}`);
+    expect(nested.status).toBe(400);
+    const strings = await postJson(`${gw.url}/v2/models/${gw.model}/infer`, { inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: image().map(String) }] });
+    expect(strings.status).toBe(400);
     const unknown = await postJson(`${gw.url}/v2/models/nope/infer`, { inputs: [] });
     expect(unknown.status).toBe(404);
     expect(typeof unknown.body.error).toBe('string');

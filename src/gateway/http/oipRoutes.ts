@@ -11,8 +11,6 @@ import { decodeInput, parseOrThrow } from '../validation.js';
 import { readJsonBody } from './body.js';
 import type { AppDeps, GatewayEnv } from './env.js';
 
-type Nested = number | Nested[];
-const nestedNumbers: z.ZodType<Nested> = z.lazy(() => z.union([z.number(), z.array(nestedNumbers)]));
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
 
 const inferRequestSchema = z.object({
@@ -22,7 +20,7 @@ const inferRequestSchema = z.object({
     name: z.string(),
     shape: z.array(z.number().int().nonnegative()).min(1),
     datatype: z.string(),
-    data: z.array(nestedNumbers),
+    data: z.array(z.unknown()), // numbers, flat or nested by the shape; checked by flatten()
     parameters: z.record(z.string(), paramValue).optional(),
   })).length(1, 'the model takes exactly one input tensor'),
   outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), paramValue).optional() })).optional(),
@@ -31,10 +29,13 @@ const inferRequestSchema = z.object({
 const CERTIFY_PARAM_KEYS = ['n0', 'n', 'alpha', 'sigma', 'norm', 'solver'] as const;
 const PREDICT_PARAM_KEYS = ['n', 'alpha', 'sigma', 'norm'] as const;
 
-function flatten(data: Nested[], out: number[] = []): number[] {
+/** Row-major values of `data` (flat, or nested at most `maxDepth` deep); anything else is a 400. */
+function flatten(data: unknown[], maxDepth: number, out: number[] = [], depth = 1): number[] {
+  if (depth > maxDepth) throw badRequest('input_shape', `data is nested deeper than its shape (${maxDepth} dimensions)`);
   for (const v of data) {
-    if (Array.isArray(v)) flatten(v, out);
-    else out.push(v);
+    if (Array.isArray(v)) flatten(v, maxDepth, out, depth + 1);
+    else if (typeof v === 'number') out.push(v);
+    else throw badRequest('invalid_request', `inputs.0.data holds a ${v === null ? 'null' : typeof v}; FP32 data are numbers`);
   }
   return out;
 }
@@ -58,7 +59,7 @@ function batchRows(input: z.infer<typeof inferRequestSchema>['inputs'][number], 
   if (rows === undefined || rows < 1 || restSize !== size || !(sameShape || rest.length === 1)) {
     throw badRequest('input_shape', `shape [${input.shape.join(', ')}] does not match [-1, ${entry.inputShape.join(', ')}]`);
   }
-  const flat = flatten(input.data);
+  const flat = flatten(input.data, input.shape.length);
   if (flat.length !== rows * size) throw badRequest('input_shape', `data holds ${flat.length} values; shape [${input.shape.join(', ')}] needs ${rows * size}`);
   return Array.from({ length: rows }, (_, r) => flat.slice(r * size, (r + 1) * size));
 }
