@@ -91,6 +91,15 @@ describe('deploy/ configuration', () => {
     }
   });
 
+  it('the example gateway config is valid and names every key (the admin token comes from the environment)', () => {
+    const file = deploy('gateway.example.json');
+    const config = loadGatewayConfig({ file, env: { CERTIGATE_ADMIN_TOKEN: 'an-admin-token-from-env' }, cores: 16 });
+    expect(config.workers * config.intraOpThreads).toBeLessThanOrEqual(16);
+    expect(config.adminToken).toBe('an-admin-token-from-env');
+    const keys = Object.keys(JSON.parse(readFileSync(file, 'utf8')));
+    for (const key of Object.keys(config)) if (key !== 'adminToken' && !key.startsWith('search')) expect(keys, key).toContain(key);
+  });
+
   it('nats-server accepts the JetStream config', () => {
     const conf = join(dir, 'nats.conf');
     writeFileSync(conf, readFileSync(deploy('nats/nats.conf'), 'utf8').replace('/var/lib/nats/jetstream', join(dir, 'js')));
