@@ -6,7 +6,7 @@ it can interleave its own measurements with these on a busy machine.
 
 The network is train/model.py's SmallCnn with the weights of the shipped ONNX file (the ONNX
 initializer names are the PyTorch state_dict keys), so both engines run the same function.
-Requests:  {"mode": "sample" | "forward", "x": [d floats], "n": N, "seed": int}
+Requests:  {"mode": "sample" | "forward", "x": [d floats], "n": N, "seed": int (optional: reseeds torch)}
 Answers:   {"seconds": s, "counts": [K ints]}   (timing covers the loop only)
 """
 import argparse
@@ -74,7 +74,8 @@ def main():
     print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
-        torch.manual_seed(request['seed'])
+        if 'seed' in request:
+            torch.manual_seed(request['seed'])
         x = torch.tensor(request['x'], dtype=torch.float32).view(shape)
         start = time.perf_counter()
         if request['mode'] == 'sample':
