@@ -1,6 +1,9 @@
 // Noise for randomized smoothing: Gaussian (l2) by a 256-layer ziggurat, uniform (l1).
 // Sums x + sigma * eps are formed in float64 and rounded to the fixed grid q of soundness.ts (exact
 // in float32): see docs/soundness.md for why this, plus a margin on pA, keeps the certificate honest.
+// Draw k of a stream comes from its lane k mod LANES (random.ts). The code here is the plain
+// definition; the batches certification needs come from a WebAssembly SIMD kernel that computes
+// the same bits several times faster (noiseKernel.ts, wasm/noise.wat).
 import { LANES, type Xoshiro128, type XoshiroLane } from './random.js';
 import { NoiseKernel } from './noiseKernel.js';
 import type { Norm } from './types.js';
@@ -62,7 +65,7 @@ function buildTables(): ZigguratTables {
 
 const TABLES = buildTables();
 
-/** One standard normal draw from one generator. Fast path: one table lookup, one multiply, one compare (~99%). */
+/** One standard normal draw from one generator. Fast path: one table lookup, one multiply, one compare (98.5%). */
 function laneGaussian(lane: XoshiroLane): number {
   const widths = TABLES.x;
   const bits = lane.nextUint32();
