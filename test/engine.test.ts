@@ -1,10 +1,10 @@
 // CERTIFY / PREDICT on the shipped model with real onnxruntime and real Fashion-MNIST test images.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../src/datasets/fashionMnist.js';
-import { deriveStream, floatMargin, newSeed, QUANTUM, radiusFromPA, type Smooth } from '../src/engine/index.js';
+import { DeadlineExceededError, deriveStream, floatMargin, newSeed, QUANTUM, radiusFromPA, type Smooth } from '../src/engine/index.js';
 import { fillNoisyBatch, standardGaussian, ZIGGURAT } from '../src/engine/noise.js';
 import { binomialTestTwoSided, clopperPearsonLower, normalCdf, normalInverseCdf } from '../src/engine/stats.js';
-import { loadDefaultSmooth } from './helpers/model.js';
+import { loadDefaultEngine, loadDefaultSmooth } from './helpers/model.js';
 
 const SEED = process.env.TEST_SEED ?? '5eed0000000000000000000000000001';
 const images = loadFashionMnist('test', 40);
@@ -134,8 +134,28 @@ describe(`noise (seed ${SEED})`, () => {
   });
 });
 
+describe('deadline', () => {
+  it('stops before the next model call once the deadline has passed', async () => {
+    const engine = await loadDefaultEngine();
+    const request = { n0: 10, n: 100, alpha: 0.001, sigma: 'auto' as const, norm: 'l2' as const, solver: 'batched' as const };
+    const before = engine.evaluations;
+    await expect(engine.certify(images.images[0], request, SEED, Date.now() - 1)).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(engine.evaluations).toBe(before);
+    // The deadline applies to that call only.
+    const d = await engine.certify(images.images[0], request, SEED);
+    expect(d.evaluations).toBeGreaterThan(110);
+    await engine.close();
+  });
+});
+
 describe('bad inputs', () => {
   it('rejects a seed that is not hex', () => {
     expect(() => deriveStream('not a seed', 'x')).toThrow(/hex/);
+  });
+
+  it('rejects an input of the wrong length', async () => {
+    const engine = await loadDefaultEngine();
+    await expect(engine.predict(new Float32Array(10), { n: 10, alpha: 0.001, sigma: 0.25, norm: 'l2' }, SEED)).rejects.toThrow(/784/);
+    await engine.close();
   });
 });

@@ -74,9 +74,16 @@ export class Engine {
     };
   }
 
-  /** Sigma search on stream "sigma", then CERTIFY on streams "selection" and "estimation" of `seed`. */
-  async certify(x: Float32Array, request: DecisionRequest, seed: string): Promise<EngineDecision> {
+  /**
+   * Sigma search on stream "sigma", then CERTIFY on streams "selection" and "estimation" of `seed`.
+   * Past `deadlineAtMs` (epoch ms) it stops before the next model call with DeadlineExceededError.
+   */
+  async certify(x: Float32Array, request: DecisionRequest, seed: string, deadlineAtMs = Infinity): Promise<EngineDecision> {
     this.checkInput(x);
+    return this.smooth.before(deadlineAtMs, () => this.decide(x, request, seed));
+  }
+
+  private async decide(x: Float32Array, request: DecisionRequest, seed: string): Promise<EngineDecision> {
     const start = this.smooth.evaluations;
     const t0 = performance.now();
     let search: SigmaSearchResult | null = null;
@@ -115,9 +122,9 @@ export class Engine {
     };
   }
 
-  async predict(x: Float32Array, request: PredictRequest, seed: string): Promise<Prediction> {
+  async predict(x: Float32Array, request: PredictRequest, seed: string, deadlineAtMs = Infinity): Promise<Prediction> {
     this.checkInput(x);
-    return this.smooth.predict(x, request, seed);
+    return this.smooth.before(deadlineAtMs, () => this.smooth.predict(x, request, seed));
   }
 
   /** Raw forward pass of `rows` inputs (Open Inference Protocol infer). */

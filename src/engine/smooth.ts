@@ -25,11 +25,38 @@ function maxAbs(x: Float32Array): number {
   return m;
 }
 
+/** Thrown between model calls once a decision's deadline has passed (the caller gave up on it). */
+export class DeadlineExceededError extends Error {
+  constructor() {
+    super('deadline exceeded during model evaluation');
+    this.name = 'DeadlineExceededError';
+  }
+}
+
 export class Smooth {
   /** Forward passes (single inputs) run so far; the gateway exports it as a metric. */
   evaluations = 0;
+  /** Epoch ms after which no further model call starts (see `before`). */
+  private deadlineAtMs = Infinity;
 
   constructor(readonly model: OnnxModel, readonly numClasses: number) {}
+
+  /** Runs `work` with a deadline checked before every model call, so abandoned work stops early. */
+  async before<T>(deadlineAtMs: number, work: () => Promise<T>): Promise<T> {
+    this.deadlineAtMs = deadlineAtMs;
+    try {
+      return await work();
+    } finally {
+      this.deadlineAtMs = Infinity;
+    }
+  }
+
+  /** One model call of `rows` rows of the batch buffer, counted. */
+  private async forward(rows: number): Promise<Float32Array> {
+    if (Date.now() > this.deadlineAtMs) throw new DeadlineExceededError();
+    this.evaluations += rows;
+    return this.model.logits(rows);
+  }
 
   /** Class counts of h(x + eps) over `num` fresh draws of `rng` (DESIGN 1.1). */
   async sampleCounts(x: Float32Array, sigma: number, norm: Norm, num: number, rng: Xoshiro128): Promise<Float64Array> {
@@ -38,8 +65,7 @@ export class Smooth {
     for (let remaining = num; remaining > 0; ) {
       const rows = Math.min(options.batchSize, remaining);
       fillNoisyBatch(rng, norm, x, sigma, rows, batch);
-      countArgmax(await this.model.logits(rows), rows, counts);
-      this.evaluations += rows;
+      countArgmax(await this.forward(rows), rows, counts);
       remaining -= rows;
     }
     return counts;
@@ -59,8 +85,7 @@ export class Smooth {
     const pending: number[] = []; // sigma index of each row in the batch
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
-      const logits = await this.model.logits(pending.length);
-      this.evaluations += pending.length;
+      const logits = await this.forward(pending.length);
       for (let row = 0; row < pending.length; row++) {
         accumulateSoftmax(logits, classes, row, 1, sums.subarray(pending[row] * classes, (pending[row] + 1) * classes));
       }

@@ -162,7 +162,7 @@ export class EnginePool {
     slot.running = pending;
     this.options.onBusy?.(this.running);
     pending.startedAt = performance.now();
-    const msg: ToWorker = { kind: 'task', id: pending.id, task: pending.task };
+    const msg: ToWorker = { kind: 'task', id: pending.id, task: pending.task, deadlineAtMs: pending.deadlineMs };
     slot.worker.postMessage(msg);
   }
 

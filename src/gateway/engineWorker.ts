@@ -21,14 +21,14 @@ async function start(): Promise<Map<string, Engine>> {
   return engines;
 }
 
-async function run(engines: Map<string, Engine>, task: EngineTask): Promise<unknown> {
+async function run(engines: Map<string, Engine>, task: EngineTask, deadlineAtMs: number): Promise<unknown> {
   const engine = engines.get(task.model);
   if (!engine) throw new Error(`model ${task.model} is not loaded in this worker`);
   switch (task.op) {
     case 'certify':
-      return engine.certify(task.input, task.request, task.seed);
+      return engine.certify(task.input, task.request, task.seed, deadlineAtMs);
     case 'predict':
-      return engine.predict(task.input, task.request, task.seed);
+      return engine.predict(task.input, task.request, task.seed, deadlineAtMs);
     case 'logits':
       return engine.logits(task.input, task.batchSize);
   }
@@ -47,7 +47,7 @@ try {
         return;
       }
       try {
-        const result = await run(engines, msg.task);
+        const result = await run(engines, msg.task, msg.deadlineAtMs);
         send({ kind: 'done', id: msg.id, result });
       } catch (err) {
         send({ kind: 'failed', id: msg.id, message: (err as Error).message ?? String(err) });

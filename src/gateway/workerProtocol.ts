@@ -20,7 +20,8 @@ export type EngineTaskResult<T extends EngineTask> = T extends { op: 'certify' }
     ? Prediction
     : Float32Array;
 
-export type ToWorker = { kind: 'task'; id: number; task: EngineTask } | { kind: 'close' };
+/** `deadlineAtMs` (epoch ms): the engine stops before its next model call once it has passed. */
+export type ToWorker = { kind: 'task'; id: number; task: EngineTask; deadlineAtMs: number } | { kind: 'close' };
 
 export type FromWorker =
   | { kind: 'ready' }
