@@ -149,6 +149,16 @@ describe('v1 certify, predict, stream and export', () => {
     expect(await exportMemory(gw.url, gw.model)).toEqual(l2Before);
   });
 
+  it('takes the sigma solver and its budget from params and records them for replay', async () => {
+    const image = testImages(20)[17]!.map((v, i) => (i === 0 ? 0.123 : v)); // unique: not a repeat
+    const res = await postJson(certifyUrl, { input: image, params: { n: 100, n0: 10, solver: 'grid', search: { samples: 8, gridSize: 5 } } });
+    expect(res.status).toBe(200);
+    expect(res.body.base.solver).toBe('grid');
+    const [record] = await exportMemory(gw.url, gw.model, res.body.memory.seq - 1);
+    expect(record.params.solver).toBe('grid');
+    expect(record.params.searchOptions).toMatchObject({ solver: 'grid', samples: 8, gridSize: 5, sigma0: 0.25 });
+  });
+
   it('exports the memory as NDJSON behind the admin token, with ?after', async () => {
     const all = await exportMemory(gw.url, gw.model);
     expect(all.length).toBeGreaterThan(3);
@@ -189,6 +199,9 @@ describe('bad input gets a 4xx and changes nothing (DESIGN 3.2)', () => {
     { name: 'n0 over the bound', body: () => ({ input: image(), params: { n0: 20_000 } }), status: 400, code: 'param_out_of_bounds' },
     { name: 'alpha under the bound', body: () => ({ input: image(), params: { alpha: 1e-12 } }), status: 400, code: 'param_out_of_bounds' },
     { name: 'alpha of 1', body: () => ({ input: image(), params: { alpha: 1 } }), status: 400, code: 'invalid_request' },
+    { name: 'alpha of 0.5', body: () => ({ input: image(), params: { alpha: 0.5 } }), status: 400, code: 'invalid_request' },
+    { name: 'search budget over the bound', body: () => ({ input: image(), params: { search: { samples: 1000, gridSize: 64 } } }), status: 400, code: 'param_out_of_bounds' },
+    { name: 'unknown search option', body: () => ({ input: image(), params: { search: { seed: 1 } } }), status: 400, code: 'invalid_request' },
     { name: 'sigma over the bound', body: () => ({ input: image(), params: { sigma: 5 } }), status: 400, code: 'param_out_of_bounds' },
     { name: 'negative sigma', body: () => ({ input: image(), params: { sigma: -0.1 } }), status: 400, code: 'invalid_request' },
     { name: 'unknown norm', body: () => ({ input: image(), params: { norm: 'linf' } }), status: 400, code: 'invalid_request' },

@@ -22,6 +22,17 @@ export const DEFAULT_SEARCH: Omit<SigmaSearchOptions, 'sigma0' | 'sigmaMin' | 's
 /** The paper's defaults for its own solver (CIFAR-10 settings: n = 1, K = 100, alpha = 1e-4). */
 export const PAPER_SGA = { samples: 1, steps: 100, stepSize: 1e-4 };
 
+/** Forward passes a search with these options spends (known in advance: no early stopping). */
+export function searchEvaluations(o: Pick<SigmaSearchOptions, 'solver' | 'samples' | 'steps' | 'gridSize'>): number {
+  const atSigma0 = o.samples; // the class cA at sigma0
+  switch (o.solver) {
+    case 'fixed': return 0;
+    case 'grid': return atSigma0 + o.samples * o.gridSize;
+    case 'batched': return atSigma0 + o.samples * o.gridSize * (1 + o.steps);
+    case 'sga': return atSigma0 + 2 * o.samples * o.steps;
+  }
+}
+
 const clamp = (p: number): number => Math.min(CLAMP_HIGH, Math.max(CLAMP_LOW, p));
 
 /** R(sigma) from the mean softmax vector `means` (length K) for the fixed class cA. */

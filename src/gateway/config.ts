@@ -16,6 +16,8 @@ const boundsSchema = z.object({
   sigmaMin: z.number().positive().default(0.05),
   sigmaMax: z.number().positive().default(2),
   allowedSolvers: z.array(z.enum(SOLVERS)).min(1).default([...SOLVERS]),
+  /** Most forward passes one sigma search may spend (params.search). */
+  maxSearchEvaluations: z.number().int().positive().default(20_000),
 }).strict().refine((b) => b.sigmaMin <= b.sigmaMax, { message: 'sigmaMin must be <= sigmaMax' })
   .refine((b) => b.minAlpha <= b.maxAlpha, { message: 'minAlpha must be <= maxAlpha' });
 

@@ -104,6 +104,7 @@ export class DecisionService {
     const request: DecisionRequest = {
       n0: params.n0, n: params.n, alpha: params.alpha, sigma: params.sigma, norm: params.norm, solver: params.solver,
       search: {
+        ...params.search,
         ...(config.searchSigmaMin !== undefined ? { sigmaMin: config.searchSigmaMin } : {}),
         ...(config.searchSigmaMax !== undefined ? { sigmaMax: config.searchSigmaMax } : {}),
       },
@@ -115,7 +116,7 @@ export class DecisionService {
     metrics.modelEvaluations.inc({ model: entry.name }, decision.evaluations);
     const proposal: Proposal = {
       model: entry.name, norm: params.norm, input, base: decision.base, seed,
-      params: { ...params }, timingsMs: { ...decision.timingsMs }, requestId, clientId: job.clientId,
+      params: { ...params, searchOptions: decision.searchOptions }, timingsMs: { ...decision.timingsMs }, requestId, clientId: job.clientId,
     };
     const memoryStarted = performance.now();
     const outcome = await memory.decide(proposal);

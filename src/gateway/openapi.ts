@@ -104,9 +104,17 @@ export function openApiDocument(version: string, models: string[]): object {
               type: 'object', additionalProperties: false,
               properties: {
                 n0: { type: 'integer', minimum: 1 }, n: { type: 'integer', minimum: 1 },
-                alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+                alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 0.5 },
                 sigma: { oneOf: [{ const: 'auto' }, { type: 'number', exclusiveMinimum: 0 }] },
                 norm: { enum: ['l2', 'l1'] }, solver: { enum: ['sga', 'batched', 'grid', 'fixed'] },
+                search: {
+                  type: 'object', additionalProperties: false,
+                  description: 'Budget of the sigma search (bounded by the server: maxSearchEvaluations)',
+                  properties: {
+                    samples: { type: 'integer', minimum: 1 }, steps: { type: 'integer', minimum: 0 },
+                    gridSize: { type: 'integer', minimum: 1 }, stepSize: { type: 'number', exclusiveMinimum: 0 },
+                  },
+                },
               },
             },
           },

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { ModelEntry } from '../engine/manifest.js';
 import type { Norm, SigmaSolver } from '../engine/types.js';
+import { DEFAULT_SEARCH, searchEvaluations } from '../engine/sigma.js';
 import type { GatewayConfig } from './config.js';
 import { badRequest } from './errors.js';
 
@@ -13,13 +14,22 @@ export const inputSchema = z.union([
   z.object({ b64: z.string() }).strict(),
 ]);
 
+/** Budget of the data-dependent sigma search (engine SigmaSearchOptions), bounded by the server. */
+export const searchParamsSchema = z.object({
+  samples: z.number().int().positive().optional(),
+  steps: z.number().int().nonnegative().optional(),
+  gridSize: z.number().int().positive().optional(),
+  stepSize: z.number().positive().optional(),
+}).strict();
+
 export const certifyParamsSchema = z.object({
   n0: z.number().int().positive().optional(),
   n: z.number().int().positive().optional(),
-  alpha: z.number().gt(0).lt(1).optional(),
+  alpha: z.number().gt(0).lt(0.5).optional(),
   sigma: z.union([z.literal('auto'), z.number().positive()]).optional(),
   norm: z.enum(['l2', 'l1']).optional(),
   solver: z.enum(['sga', 'batched', 'grid', 'fixed']).optional(),
+  search: searchParamsSchema.optional(),
 }).strict();
 
 export const certifyBodySchema = z.object({
@@ -33,7 +43,7 @@ export const predictBodySchema = z.object({
   id: z.string().max(256).nullable().optional(),
   params: z.object({
     n: z.number().int().positive().optional(),
-    alpha: z.number().gt(0).lt(1).optional(),
+    alpha: z.number().gt(0).lt(0.5).optional(),
     sigma: z.number().positive().optional(),
     norm: z.enum(['l2', 'l1']).optional(),
   }).strict().optional(),
@@ -93,6 +103,7 @@ export interface ResolvedCertifyParams {
   sigma: number | 'auto';
   norm: Norm;
   solver: SigmaSolver;
+  search: z.infer<typeof searchParamsSchema>;
 }
 
 function outOfBounds(message: string) {
@@ -109,6 +120,7 @@ export function resolveCertifyParams(params: CertifyBody['params'], entry: Model
     sigma: params?.sigma ?? (entry.sigmaMode === 'auto' ? 'auto' : entry.sigma0),
     norm: params?.norm ?? entry.norm,
     solver: params?.solver ?? defaults.solver,
+    search: params?.search ?? {},
   };
   if (resolved.n > bounds.maxN) throw outOfBounds(`params.n = ${resolved.n} exceeds the server bound ${bounds.maxN}`);
   if (resolved.n0 > bounds.maxN0) throw outOfBounds(`params.n0 = ${resolved.n0} exceeds the server bound ${bounds.maxN0}`);
@@ -120,6 +132,10 @@ export function resolveCertifyParams(params: CertifyBody['params'], entry: Model
   }
   if (!bounds.allowedSolvers.includes(resolved.solver)) {
     throw outOfBounds(`params.solver = ${resolved.solver} is not allowed (allowed: ${bounds.allowedSolvers.join(', ')})`);
+  }
+  const evaluations = searchEvaluations({ ...DEFAULT_SEARCH, ...resolved.search, solver: resolved.solver });
+  if (resolved.sigma === 'auto' && evaluations > bounds.maxSearchEvaluations) {
+    throw outOfBounds(`params.search costs ${evaluations} model evaluations, above the server bound ${bounds.maxSearchEvaluations}`);
   }
   return resolved;
 }
