@@ -25,6 +25,9 @@ export interface BlockProjection {
   readonly scale: Float64Array;
   /** Orthogonal dims x dims matrix (row-major) applied after the block sums, or null. */
   readonly rotation: Float64Array | null;
+  /** Input coordinates grouped by block: block b owns members[start[b] .. start[b+1]). */
+  readonly members: Int32Array;
+  readonly start: Int32Array;
 }
 
 const TARGET_SIDE = 7;
@@ -46,7 +49,12 @@ export function makeProjection(inputLength: number): BlockProjection {
   const sizes = new Float64Array(dims);
   for (let i = 0; i < inputLength; i++) sizes[blockOf[i]]++;
   const scale = sizes.map((s) => 1 / Math.sqrt(s));
-  return { inputLength, dims, blockOf, scale, rotation: null };
+  const start = new Int32Array(dims + 1);
+  for (let b = 0; b < dims; b++) start[b + 1] = start[b] + sizes[b];
+  const members = new Int32Array(inputLength);
+  const fill = start.slice(0, dims);
+  for (let i = 0; i < inputLength; i++) members[fill[blockOf[i]]++] = i;
+  return { inputLength, dims, blockOf, scale, rotation: null, members, start };
 }
 
 export function withRotation(p: BlockProjection, rotation: Float64Array): BlockProjection {
@@ -62,7 +70,7 @@ export function blockSums(p: BlockProjection, x: Float32Array, out: Float64Array
   return out;
 }
 
-export function rotate(rotation: Float64Array, dims: number, v: ArrayLike<number>, out: Float64Array = new Float64Array(dims)): Float64Array {
+export function rotate(rotation: Float64Array, dims: number, v: Float64Array, out: Float64Array = new Float64Array(dims)): Float64Array {
   for (let r = 0; r < dims; r++) {
     let s = 0;
     const row = r * dims;
@@ -84,24 +92,26 @@ export function project(
   scratch: Float64Array = new Float64Array(p.dims),
 ): Float64Array {
   const dims = p.dims;
-  out.fill(0);
-  const sums = blockSums(p, x, scratch);
-  if (p.rotation) rotate(p.rotation, dims, sums, out);
-  else out.set(sums);
-  // Block means: sums[b] * scale[b]; squared deviations accumulated per block.
-  const blockOf = p.blockOf;
-  const scale = p.scale;
-  for (let i = 0; i < x.length; i++) {
-    const b = blockOf[i];
-    const dev = x[i] - sums[b] * scale[b];
-    out[dims + b] += dev * dev;
-  }
+  const { members, start, scale } = p;
   let total = 0;
   for (let b = 0; b < dims; b++) {
-    total += out[dims + b];
-    out[dims + b] = Math.sqrt(out[dims + b]);
+    const from = start[b];
+    const to = start[b + 1];
+    let sum = 0;
+    for (let j = from; j < to; j++) sum += x[members[j]];
+    const mean = sum / (to - from);
+    let dev = 0;
+    for (let j = from; j < to; j++) {
+      const e = x[members[j]] - mean;
+      dev += e * e;
+    }
+    scratch[b] = sum * scale[b];
+    out[dims + b] = Math.sqrt(dev);
+    total += dev;
   }
   out[2 * dims] = Math.sqrt(total);
+  if (p.rotation) rotate(p.rotation, dims, scratch, out);
+  else for (let b = 0; b < dims; b++) out[b] = scratch[b];
   return out;
 }
 

@@ -7,7 +7,7 @@
 // insertion orders cost time amortised, never correctness.
 import { reach } from './rules.js';
 
-const LEAF_MAX = 12;
+const DEFAULT_LEAF_MAX = 12;
 const BALANCE = 0.8;
 
 interface TreeNode {
@@ -42,6 +42,7 @@ export class ProjectionTree {
     readonly dims: number,
     readonly boundDims: number,
     readonly treeCoords: Int32Array,
+    private readonly leafMax = DEFAULT_LEAF_MAX,
     initialCapacity = 1024,
   ) {
     this.points = new Float32Array(initialCapacity * dims);
@@ -138,7 +139,7 @@ export class ProjectionTree {
     // Scapegoat: rebuild the highest subtree that has become lopsided.
     for (let i = 0; i < path.length - 1; i++) {
       const n = path[i];
-      if (n.count > 4 * LEAF_MAX && Math.max(n.left!.count, n.right!.count) > BALANCE * n.count) {
+      if (n.count > 4 * this.leafMax && Math.max(n.left!.count, n.right!.count) > BALANCE * n.count) {
         this.replace(path, i);
         break;
       }
@@ -255,11 +256,11 @@ export class ProjectionTree {
     let dim = 0;
     for (let k = 1; k < treeDims; k++) if (hi[k] - lo[k] > hi[dim] - lo[dim]) dim = k;
     const node: TreeNode = {
-      lo, hi, maxRadius, count: ids.length, ids: null, splitAt: LEAF_MAX, dim, split: 0, left: null, right: null,
+      lo, hi, maxRadius, count: ids.length, ids: null, splitAt: this.leafMax, dim, split: 0, left: null, right: null,
     };
-    if (ids.length <= LEAF_MAX || !(hi[dim] > lo[dim])) {
+    if (ids.length <= this.leafMax || !(hi[dim] > lo[dim])) {
       node.ids = Array.from(ids);
-      node.splitAt = Math.max(LEAF_MAX, 2 * ids.length);
+      node.splitAt = Math.max(this.leafMax, 2 * ids.length);
       return node;
     }
     const mid = ids.length >> 1;

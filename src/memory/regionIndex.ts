@@ -35,11 +35,14 @@ export class RegionIndex {
   private readonly point: Float64Array;
   private readonly scratch: Float64Array;
 
-  constructor(readonly inputLength: number) {
+  constructor(
+    readonly inputLength: number,
+    private readonly tuning: { treeMeanCoords?: number; leafSize?: number } = {},
+  ) {
     this.projection = makeProjection(inputLength);
     this.length = pointLength(this.projection);
     const dims = this.projection.dims;
-    const means = Math.min(dims, TREE_MEAN_COORDS);
+    const means = Math.min(dims, tuning.treeMeanCoords ?? TREE_MEAN_COORDS);
     this.treeCoords = Int32Array.from([...Array.from({ length: means }, (_, i) => i), this.length - 1]);
     this.sample = new Float32Array(ROTATION_SAMPLE * dims);
     this.point = new Float64Array(this.length);
@@ -100,7 +103,7 @@ export class RegionIndex {
     const key = bandOf(radius);
     let band = this.bands.get(key);
     if (!band) {
-      band = { tree: new ProjectionTree(this.length, 2 * this.projection.dims, this.treeCoords), records: [] };
+      band = { tree: new ProjectionTree(this.length, 2 * this.projection.dims, this.treeCoords, this.tuning.leafSize), records: [] };
       this.bands.set(key, band);
     }
     return band;
@@ -110,7 +113,13 @@ export class RegionIndex {
     const dims = this.projection.dims;
     const rotation = principalAxes(this.sample!, ROTATION_SAMPLE, dims, symmetricEigenvectors);
     this.projection = withRotation(this.projection, rotation);
-    for (const band of this.bands.values()) band.tree.transformAll(dims, (point, out) => rotate(rotation, dims, point, out));
+    const unrotated = new Float64Array(dims);
+    for (const band of this.bands.values()) {
+      band.tree.transformAll(dims, (point, out) => {
+        unrotated.set(point);
+        rotate(rotation, dims, unrotated, out);
+      });
+    }
     this.sample = null;
   }
 }
