@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { distance } from '../src/memory/distance.js';
 import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
@@ -89,6 +89,14 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   let misses = 0;
   let mismatches = 0;
   let scanSpent = 0;
+  // Major (mark-compact) GC pauses during the measurement: they land on whichever decision is running.
+  const majorGcMs: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcMs.push(e.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let q = 0; q < INDEX_QUERIES; q++) {
     const item = stream.next();
     let scan: ReturnType<typeof scanDecide> | null = null;
@@ -107,6 +115,8 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     if (scan && (scan.answer !== o.answer || scan.radius !== o.radius || scan.action !== o.action)) mismatches++;
     if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
   }
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  gcObserver.disconnect();
   return {
     phase: label,
     stored: memory.size - INDEX_QUERIES,
@@ -120,6 +130,8 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     scanQueries: scanMs.length,
     misses,
     mismatches,
+    majorGcPauses: majorGcMs.length,
+    majorGcMaxMs: +Math.max(0, ...majorGcMs).toFixed(1),
   };
 }
 
