@@ -153,3 +153,40 @@ describe('index across the principal-axes rotation and a replay', () => {
     await replayed.close();
   });
 });
+
+describe('projection lower bound', () => {
+  it('never exceeds the l2 or l1 distance, for square, non-square and rotated projections', async () => {
+    const { makeProjection, project, principalAxes, withRotation, pointLength } = await import('../src/memory/projection.js');
+    const { symmetricEigenvectors } = await import('../src/memory/jacobi.js');
+    const { rng, gaussian } = await import('./helpers/memory-streams.js');
+    for (const [d, seed] of [[784, 1], [100, 2], [3072, 3], [5, 4]] as const) {
+      const random = rng(seed);
+      const base = makeProjection(d);
+      const sample = new Float32Array(64 * base.dims);
+      const vectors = Array.from({ length: 64 }, () => Float32Array.from({ length: d }, () => random()));
+      vectors.forEach((v, i) => sample.set(project(base, v).subarray(0, base.dims), i * base.dims));
+      const rotated = withRotation(base, principalAxes(sample, 64, base.dims, symmetricEigenvectors));
+      for (const p of [base, rotated]) {
+        const bound = 2 * p.dims;
+        expect(pointLength(p)).toBe(bound + 1);
+        for (let t = 0; t < 200; t++) {
+          const x = vectors[Math.floor(random() * vectors.length)];
+          const scale = [1e-6, 1e-3, 0.1, 1][t % 4];
+          const y = Float32Array.from(x, (v) => v + scale * gaussian(random) * (random() < 0.3 ? 0 : 1));
+          const px = project(p, x);
+          const py = project(p, y);
+          let lb = 0;
+          for (let k = 0; k < bound; k++) lb += (px[k] - py[k]) ** 2;
+          lb = Math.sqrt(lb);
+          const coarse = Math.hypot(...Array.from({ length: p.dims }, (_, k) => px[k] - py[k]), px[bound] - py[bound]);
+          const l2 = distance(x, y, 'l2');
+          const l1 = distance(x, y, 'l1');
+          const context = `d=${d} seed=${seed} t=${t} rotated=${p.rotation !== null}`;
+          expect(lb, context).toBeLessThanOrEqual(l2 * (1 + 1e-9) + 1e-12);
+          expect(coarse, context).toBeLessThanOrEqual(l2 * (1 + 1e-9) + 1e-12);
+          expect(l2, context).toBeLessThanOrEqual(l1 * (1 + 1e-12));
+        }
+      }
+    }
+  });
+});

@@ -61,15 +61,6 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
   return { ...p, rotation };
 }
 
-/** Block means (scaled), without the rotation. */
-export function blockSums(p: BlockProjection, x: Float32Array, out: Float64Array = new Float64Array(p.dims)): Float64Array {
-  out.fill(0);
-  const blockOf = p.blockOf;
-  for (let i = 0; i < x.length; i++) out[blockOf[i]] += x[i];
-  for (let b = 0; b < p.dims; b++) out[b] *= p.scale[b];
-  return out;
-}
-
 export function rotate(rotation: Float64Array, dims: number, v: Float64Array, out: Float64Array = new Float64Array(dims)): Float64Array {
   for (let r = 0; r < dims; r++) {
     let s = 0;
