@@ -37,13 +37,13 @@ export class RegionIndex {
 
   constructor(
     readonly inputLength: number,
-    private readonly tuning: { treeMeanCoords?: number; leafSize?: number } = {},
+    private readonly tuning: { treeMeanCoords?: number; leafSize?: number; treeCoords?: number[] } = {},
   ) {
     this.projection = makeProjection(inputLength);
     this.length = pointLength(this.projection);
     const dims = this.projection.dims;
     const means = Math.min(dims, tuning.treeMeanCoords ?? TREE_MEAN_COORDS);
-    this.treeCoords = Int32Array.from([...Array.from({ length: means }, (_, i) => i), this.length - 1]);
+    this.treeCoords = Int32Array.from(tuning.treeCoords ?? [...Array.from({ length: means }, (_, i) => i), this.length - 1]);
     this.sample = new Float32Array(ROTATION_SAMPLE * dims);
     this.point = new Float64Array(this.length);
     this.scratch = new Float64Array(dims);
