@@ -162,6 +162,23 @@ describe('memory log on real files', () => {
     await store.close();
   });
 
+  it('refuses a proposal that cannot be recorded alone, without harming its group', async () => {
+    const store = new MemoryStore({ dataDir: tempDir() });
+    const bad = proposal('fm', 'l2', Float32Array.of(5, 5), 1, 0.5);
+    bad.params = { huge: BigInt(1) } as unknown as Record<string, unknown>;
+    const results = await Promise.allSettled([
+      store.decide(proposal('fm', 'l2', Float32Array.of(0, 0), 1, 0.5)),
+      store.decide(bad),
+      store.decide(proposal('fm', 'l2', Float32Array.of(1, 0), 2, 0.5)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ status: 400, code: 'memory_bad_input' });
+    expect((results[2] as PromiseFulfilledResult<MemoryOutcome>).value.seq).toBe(2);
+    expect((await store.decide(proposal('fm', 'l2', Float32Array.of(9, 9), 0, 0.1))).seq).toBe(3);
+    expect((await store.verify()).ok).toBe(true);
+    await store.close();
+  });
+
   it('refuses with a typed 503 error when the decision queue is full', async () => {
     const store = new MemoryStore({ dataDir: tempDir(), queueCapacity: 4 });
     const memory = await store.memory('fm', 'l2');

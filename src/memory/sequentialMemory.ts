@@ -202,7 +202,14 @@ export class SequentialMemory {
         while (group.length < this.maxGroup && this.queue.size > 0) {
           const item = this.queue.take()!;
           group.push(item);
-          outcomes.push(this.decideNow(item.proposal, frames));
+          try {
+            outcomes.push(this.decideNow(item.proposal, frames));
+          } catch (error) {
+            // A proposal that cannot be recorded is refused alone; it changed nothing.
+            if (!(error instanceof MemoryInputError)) throw error;
+            group.pop();
+            item.reject(error);
+          }
         }
         this.observer.onQueueDepth?.({ model: this.model, norm: this.norm, depth: this.queue.size });
         try {
@@ -296,7 +303,12 @@ export class SequentialMemory {
       ...(proposal.requestId !== undefined ? { requestId: proposal.requestId } : {}),
       ...(proposal.clientId !== undefined ? { clientId: proposal.clientId } : {}),
     };
-    const frame = encodeFrame(seq, rules.answer, rules.radius, input, metadata);
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(seq, rules.answer, rules.radius, input, metadata);
+    } catch (error) {
+      throw new MemoryInputError(`the decision cannot be recorded: ${(error as Error).message}`);
+    }
     // Checksum verified on write: the frame must decode to exactly what was decided.
     const check = decodeFrame(frame, 0);
     if (check.seq !== seq || check.radius !== rules.radius || check.answer !== rules.answer || !sameBits(check.input, input)) {
