@@ -12,9 +12,12 @@
 //                    >= |b| (mean_b(x) - mean_b(y))^2 + (||dev_b(x)|| - ||dev_b(y)||)^2
 // (reverse triangle inequality), so storing the deviation norm of each block as well gives a
 // much tighter lower bound for inputs that differ by noise (which the means average away).
-// Point layout: [dims rotated block coordinates | dims block deviation norms | total deviation norm];
-// the lower bound sums the squared differences of the first 2*dims entries; the last entry is a
-// coarser alternative to the deviation norms (| ||dev(x)|| - ||dev(y)|| |), used by the tree.
+// Point layout: [dims block coordinates | dims block deviation norms | total deviation norm |
+// LEADING principal coordinates]. The lower bound sums the squared differences of the first
+// 2*dims entries. The total deviation norm (a coarser stand-in for the per-block ones) and the
+// leading principal coordinates (the first rows of the rotation applied to the block
+// coordinates) form a second, cheaper lower bound on which the tree splits; only the leading
+// rows of the rotation are computed per input.
 
 export interface BlockProjection {
   readonly inputLength: number;
@@ -61,25 +64,42 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
   return { ...p, rotation };
 }
 
-export function rotate(rotation: Float64Array, dims: number, v: Float64Array, out: Float64Array = new Float64Array(dims)): Float64Array {
-  for (let r = 0; r < dims; r++) {
-    let s = 0;
-    const row = r * dims;
-    for (let k = 0; k < dims; k++) s += rotation[row + k] * v[k];
-    out[r] = s;
-  }
-  return out;
+/** Principal coordinates kept per point. */
+export const LEADING = 16;
+
+export function leadingCount(p: BlockProjection): number {
+  return Math.min(LEADING, p.dims);
 }
 
-/** Length of a point: rotated block coordinates, block deviation norms, total deviation norm. */
+/**
+ * out[offset + r] = (row r of the rotation) . means for the leading rows (identity rows while
+ * there is no rotation yet).
+ */
+export function leadingCoordinates(p: BlockProjection, means: Float64Array, out: Float64Array, offset: number): void {
+  const dims = p.dims;
+  const lead = leadingCount(p);
+  const rotation = p.rotation;
+  for (let r = 0; r < lead; r++) {
+    if (!rotation) {
+      out[offset + r] = means[r];
+      continue;
+    }
+    let s = 0;
+    const row = r * dims;
+    for (let k = 0; k < dims; k++) s += rotation[row + k] * means[k];
+    out[offset + r] = s;
+  }
+}
+
+/** Length of a point: block coordinates, block deviation norms, total deviation norm, leading principal coordinates. */
 export function pointLength(p: BlockProjection): number {
-  return 2 * p.dims + 1;
+  return 2 * p.dims + 1 + leadingCount(p);
 }
 
 export function project(
   p: BlockProjection,
   x: Float32Array,
-  out: Float64Array = new Float64Array(2 * p.dims + 1),
+  out: Float64Array = new Float64Array(pointLength(p)),
   scratch: Float64Array = new Float64Array(p.dims),
 ): Float64Array {
   const dims = p.dims;
@@ -96,13 +116,14 @@ export function project(
       const e = x[members[j]] - mean;
       dev += e * e;
     }
-    scratch[b] = sum * scale[b];
+    const m = sum * scale[b];
+    scratch[b] = m;
+    out[b] = m;
     out[dims + b] = Math.sqrt(dev);
     total += dev;
   }
   out[2 * dims] = Math.sqrt(total);
-  if (p.rotation) rotate(p.rotation, dims, scratch, out);
-  else for (let b = 0; b < dims; b++) out[b] = scratch[b];
+  leadingCoordinates(p, scratch, out, 2 * dims + 1);
   return out;
 }
 

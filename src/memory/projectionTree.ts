@@ -89,14 +89,14 @@ export class ProjectionTree {
     return this.points.subarray(0, this.size * this.dims);
   }
 
-  /** Replaces the first `width` coordinates of every point by `transform` of them (e.g. a rotation); rebuilds the tree. */
-  transformAll(width: number, transform: (point: Float32Array, out: Float64Array) => void): void {
+  /** Recomputes coordinates [offset, offset + width) of every point from the point; rebuilds the tree. */
+  updateColumns(offset: number, width: number, compute: (point: Float32Array, out: Float64Array) => void): void {
     const out = new Float64Array(width);
     this.maxPointNorm = 0;
     for (let id = 0; id < this.size; id++) {
       const base = id * this.dims;
-      transform(this.points.subarray(base, base + width), out);
-      for (let k = 0; k < width; k++) this.points[base + k] = out[k];
+      compute(this.points.subarray(base, base + this.dims), out);
+      for (let k = 0; k < width; k++) this.points[base + offset + k] = out[k];
       let norm = 0;
       for (let k = 0; k < this.dims; k++) norm += this.points[base + k] * this.points[base + k];
       this.maxPointNorm = Math.max(this.maxPointNorm, Math.sqrt(norm));
@@ -186,7 +186,14 @@ export class ProjectionTree {
         const b = reach(radius, radii[id]) + slack;
         const lim = b * b;
         const base = id * dims;
+        // First the tree's coarse bound, then the full one.
         let s = 0;
+        for (let k = 0; k < treeDims && s < lim; k++) {
+          const gap = query[coords[k]] - points[base + coords[k]];
+          s += gap * gap;
+        }
+        if (s >= lim) continue;
+        s = 0;
         for (let k = 0; k < boundDims && s < lim; k++) {
           const gap = query[k] - points[base + k];
           s += gap * gap;

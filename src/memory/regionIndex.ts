@@ -3,16 +3,17 @@
 // stored, bounds how far away it can matter. Returns a superset of the records with exact
 // distance < reach(radius, R_i); the caller filters exactly.
 //
-// The projection starts as plain block means; once ROTATION_SAMPLE records are stored it is
-// rotated onto the principal axes of those first records (the same records, hence the same
-// rotation, on every replay), and every stored point is rotated with it.
+// The leading coordinates the trees split on start as the first block means; once
+// ROTATION_SAMPLE records are stored they become the leading principal coordinates of those
+// first records (the same records, hence the same axes, on every replay), recomputed for every
+// stored point.
 import { symmetricEigenvectors } from './jacobi.js';
-import { makeProjection, pointLength, principalAxes, project, rotate, withRotation, type BlockProjection } from './projection.js';
+import {
+  leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project, withRotation, type BlockProjection,
+} from './projection.js';
 import { ProjectionTree } from './projectionTree.js';
 
 export const ROTATION_SAMPLE = 4096;
-/** Rotated block coordinates the trees split on (the rest only tighten the point-level bound). */
-const TREE_MEAN_COORDS = 16;
 
 function bandOf(radius: number): number {
   return radius > 0 ? Math.max(-40, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
@@ -37,13 +38,14 @@ export class RegionIndex {
 
   constructor(
     readonly inputLength: number,
-    private readonly tuning: { treeMeanCoords?: number; leafSize?: number; treeCoords?: number[] } = {},
+    private readonly tuning: { leafSize?: number; treeCoords?: number[] } = {},
   ) {
     this.projection = makeProjection(inputLength);
     this.length = pointLength(this.projection);
     const dims = this.projection.dims;
-    const means = Math.min(dims, tuning.treeMeanCoords ?? TREE_MEAN_COORDS);
-    this.treeCoords = Int32Array.from(tuning.treeCoords ?? [...Array.from({ length: means }, (_, i) => i), this.length - 1]);
+    // The tree splits on the leading principal coordinates and the total deviation norm.
+    const lead = leadingCount(this.projection);
+    this.treeCoords = Int32Array.from(tuning.treeCoords ?? [...Array.from({ length: lead }, (_, i) => 2 * dims + 1 + i), 2 * dims]);
     this.sample = new Float32Array(ROTATION_SAMPLE * dims);
     this.point = new Float64Array(this.length);
     this.scratch = new Float64Array(dims);
@@ -113,11 +115,15 @@ export class RegionIndex {
     const dims = this.projection.dims;
     const rotation = principalAxes(this.sample!, ROTATION_SAMPLE, dims, symmetricEigenvectors);
     this.projection = withRotation(this.projection, rotation);
-    const unrotated = new Float64Array(dims);
+    const means = new Float64Array(dims);
+    const offset = 2 * dims + 1;
+    const lead = leadingCount(this.projection);
+    const scratch = new Float64Array(offset + lead);
     for (const band of this.bands.values()) {
-      band.tree.transformAll(dims, (point, out) => {
-        unrotated.set(point);
-        rotate(rotation, dims, unrotated, out);
+      band.tree.updateColumns(offset, lead, (point, out) => {
+        for (let k = 0; k < dims; k++) means[k] = point[k];
+        leadingCoordinates(this.projection, means, scratch, offset);
+        for (let r = 0; r < lead; r++) out[r] = scratch[offset + r];
       });
     }
     this.sample = null;
