@@ -47,6 +47,21 @@ describe('CRC-32C', () => {
     expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
     const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff);
     expect(crc32c(bytes.subarray(300), crc32c(bytes.subarray(0, 300)))).toBe(crc32c(bytes));
+    // Every alignment and length against a bit-at-a-time reference.
+    const bitwise = (b: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    for (let offset = 0; offset < 9; offset++) {
+      for (const length of [0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 200]) {
+        const view = bytes.subarray(offset, offset + length);
+        expect(crc32c(view), `offset ${offset} length ${length}`).toBe(bitwise(view));
+      }
+    }
   });
 });
 

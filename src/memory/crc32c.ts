@@ -22,20 +22,34 @@ function buildTables(): Uint32Array[] {
   return tables;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Continues a CRC-32C over `bytes`; start with the default (0) for a fresh checksum. */
 export function crc32c(bytes: Uint8Array, previous = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
+  const t0 = TABLES[0];
   let crc = ~previous >>> 0;
   let i = 0;
-  const end8 = bytes.length - (bytes.length % 8);
-  while (i < end8) {
-    const lo = (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24)) ^ crc;
-    const hi = bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
+  const n = bytes.length;
+  // Bytewise up to a 4-byte boundary, then whole words through an aligned view.
+  while (i < n && (bytes.byteOffset + i) % 4 !== 0) crc = t0[(crc ^ bytes[i++]) & 0xff] ^ (crc >>> 8);
+  const words = (n - i) >> 3 << 1;
+  if (LITTLE_ENDIAN && words > 0) {
+    crc = crcWords(new Uint32Array(bytes.buffer, bytes.byteOffset + i, words), crc);
+    i += words * 4;
+  }
+  while (i < n) crc = t0[(crc ^ bytes[i++]) & 0xff] ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+/** Slicing by 8 over pairs of little-endian 32-bit words. */
+function crcWords(words: Uint32Array, crc: number): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
+  for (let w = 0; w < words.length; w += 2) {
+    const lo = words[w] ^ crc;
+    const hi = words[w + 1];
     crc =
       t7[lo & 0xff] ^ t6[(lo >>> 8) & 0xff] ^ t5[(lo >>> 16) & 0xff] ^ t4[lo >>> 24] ^
       t3[hi & 0xff] ^ t2[(hi >>> 8) & 0xff] ^ t1[(hi >>> 16) & 0xff] ^ t0[hi >>> 24];
-    i += 8;
   }
-  while (i < bytes.length) crc = t0[(crc ^ bytes[i++]) & 0xff] ^ (crc >>> 8);
-  return ~crc >>> 0;
+  return crc;
 }
