@@ -340,12 +340,17 @@ export class SequentialMemory {
     if (frame.input.length !== this.inputLength) {
       throw new Error(`${this.path}: record ${frame.seq} has ${frame.input.length} input values, expected ${this.inputLength}`);
     }
-    const projected = this.index!.project(frame.input, true);
-    this.add(offset, frame.answer, frame.radius, inputHash(frame.input), projected, false);
+    if (this.log.readOnly) {
+      // Export, verify and audit only read records back: offsets suffice, no index is built.
+      this.addOffsetOnly(offset, frame.answer, frame.radius);
+    } else {
+      const projected = this.index!.project(frame.input, true);
+      this.add(offset, frame.answer, frame.radius, inputHash(frame.input), projected, false);
+    }
     this.durableCount = this.count;
   }
 
-  private add(offset: number, answer: number | null, radius: number, hash: number, projected: Float64Array, online: boolean): void {
+  private addOffsetOnly(offset: number, answer: number | null, radius: number): number {
     const index = this.count;
     if (index === this.offsets.length) {
       this.offsets = grow(this.offsets, Float64Array);
@@ -355,6 +360,12 @@ export class SequentialMemory {
     this.offsets[index] = offset;
     this.answers[index] = answer === null ? -1 : answer;
     this.radii[index] = radius;
+    this.count++;
+    return index;
+  }
+
+  private add(offset: number, answer: number | null, radius: number, hash: number, projected: Float64Array, online: boolean): void {
+    const index = this.addOffsetOnly(offset, answer, radius);
     const first = this.byHash.get(hash);
     if (first === undefined) this.byHash.set(hash, index);
     else {
@@ -363,7 +374,6 @@ export class SequentialMemory {
       this.collisions.set(hash, list);
     }
     this.index!.add(projected, radius, online);
-    this.count++;
   }
 
   private findRepeat(input: Float32Array, hash: number): number | null {
