@@ -138,7 +138,7 @@ describe('index across the principal-axes rotation and a replay', () => {
       }
     };
     for (const target of [3000, 4095, 4097, 5000]) {
-      const items = [];
+      const items: ReturnType<typeof stream.next>[] = [];
       while (stored.length + items.length < target) items.push(stream.next(stored, dist));
       const outcomes = await Promise.all(items.map((it) => memory.decide(proposal('r', 'l2', it.input, it.answer, it.radius))));
       outcomes.forEach((o, i) => {
