@@ -179,6 +179,8 @@ export class EnginePool {
   }
 
   private pump(slot: Slot): void {
+    // A queued task whose deadline has passed (its timer may not have fired yet) never starts.
+    while (this.queue.length > 0 && this.queue[0].deadlineMs <= Date.now()) this.expire(this.queue[0]);
     const next = this.queue.shift();
     if (next) {
       this.options.onQueueDepth?.(this.queue.length);
