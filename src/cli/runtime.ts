@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { loadManifest, type LoadedManifest } from '../engine/manifest.js';
 import { loadGatewayConfig, type GatewayConfig, type GatewayConfigInput } from '../gateway/config.js';
 import { DecisionService } from '../gateway/decisionService.js';
-import { EnginePool } from '../gateway/enginePool.js';
+import { EnginePool, workerDataFor } from '../gateway/enginePool.js';
 import { openFileMemory } from '../gateway/memoryAdapter.js';
 import type { DecisionMemory } from '../gateway/memoryPort.js';
 import { GatewayMetrics } from '../gateway/metrics.js';
@@ -33,11 +33,7 @@ export async function openCliRuntime(flags: GatewayConfigInput, options: { memor
     pool = await EnginePool.start({
       size: config.workers,
       maxQueue: config.maxQueue,
-      workerData: {
-        manifestPath: config.models,
-        models: manifest.models.map((m) => m.name),
-        runner: { intraOpThreads: config.intraOpThreads, executionProviders: config.executionProviders, batchSize: config.batchSize },
-      },
+      workerData: workerDataFor(config, manifest.models.map((m) => m.name)),
     });
   } catch (err) {
     await memory.close();

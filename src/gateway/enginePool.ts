@@ -47,6 +47,18 @@ function spawnEngineWorker(workerData: EngineWorkerData): Worker {
   return new Worker(code, { eval: true, workerData });
 }
 
+/** Worker data for a pool serving every model of `manifestPath` with the configured runner. */
+export function workerDataFor(
+  config: { models: string; intraOpThreads: number; executionProviders: string[]; batchSize: number },
+  modelNames: string[],
+): EngineWorkerData {
+  return {
+    manifestPath: config.models,
+    models: modelNames,
+    runner: { intraOpThreads: config.intraOpThreads, executionProviders: config.executionProviders, batchSize: config.batchSize },
+  };
+}
+
 export class EnginePool {
   private readonly slots: Slot[] = [];
   private readonly queue: PendingTask[] = [];

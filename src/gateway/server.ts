@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { loadManifest } from '../engine/manifest.js';
 import type { GatewayConfig } from './config.js';
 import { DecisionService } from './decisionService.js';
-import { EnginePool } from './enginePool.js';
+import { EnginePool, workerDataFor } from './enginePool.js';
 import { createApp } from './http/app.js';
 import type { GatewayState } from './http/env.js';
 import type { DecisionMemory } from './memoryPort.js';
@@ -56,11 +56,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     pool = await EnginePool.start({
       size: config.workers,
       maxQueue: config.maxQueue,
-      workerData: {
-        manifestPath: config.models,
-        models: manifest.models.map((m) => m.name),
-        runner: { intraOpThreads: config.intraOpThreads, executionProviders: config.executionProviders, batchSize: config.batchSize },
-      },
+      workerData: workerDataFor(config, manifest.models.map((m) => m.name)),
       onQueueDepth: (depth) => metrics.queueDepth.set(depth),
       onBusy: (busy) => metrics.busyWorkers.set(busy),
       onWorkerError: (err) => {
