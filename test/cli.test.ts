@@ -36,7 +36,7 @@ describe('certigate certify', () => {
     const responses = first.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(responses.map((r) => r.memory.seq)).toEqual([1, 2, 3]);
     for (const r of responses) {
-      expect(r.model).toBe('fmnist-cohen-0.25');
+      expect(r.model).toBe('fmnist-cohen-025');
       expect(r.base.n).toBe(300);
       expect(r.base.sigma0).toBe(0.25);
       expect(r.seed).toMatch(/^[0-9a-f]{32}$/);
@@ -103,7 +103,7 @@ describe('certigate memory and audit', () => {
     const forged = join(dir, 'forged');
     const store = new MemoryStore({ dataDir: forged });
     await store.decide({
-      model: 'fmnist-cohen-0.25', norm: 'l2', input: Float32Array.from(images[0]!), seed: '0123456789abcdef0123456789abcdef',
+      model: 'fmnist-cohen-025', norm: 'l2', input: Float32Array.from(images[0]!), seed: '0123456789abcdef0123456789abcdef',
       base: { answer: 3, radius: 2.5, pALower: 0.9999, countA: 300, n: 300, n0: 20, alpha: 0.001, sigma: 0.25, sigma0: 0.25, solver: 'fixed' },
       params: { n0: 20, n: 300, alpha: 0.001, sigma: 0.25, norm: 'l2', solver: 'fixed' }, timingsMs: {},
     });

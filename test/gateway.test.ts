@@ -209,7 +209,7 @@ describe('bad input gets a 4xx and changes nothing (DESIGN 3.2)', () => {
     { name: 'invalid JSON', body: () => '{"input": [', status: 400, code: 'invalid_json' },
     { name: '1e400 in JSON (parses to Infinity)', body: () => JSON.stringify({ input: image() }).replace(/^\{"input":\[[^,]+,/, '{"input":[1e400,'), status: 400, code: 'invalid_request' },
     { name: 'unknown model', path: '/v1/models/no-such-model:certify', body: () => ({ input: image() }), status: 404, code: 'unknown_model' },
-    { name: 'unknown method', path: '/v1/models/fmnist-cohen-0.25:explain', body: () => ({ input: image() }), status: 404, code: 'not_found' },
+    { name: 'unknown method', path: '/v1/models/fmnist-cohen-025:explain', body: () => ({ input: image() }), status: 404, code: 'not_found' },
     { name: 'wrong content type', body: () => JSON.stringify({ input: image() }), status: 415, code: 'unsupported_media_type', contentType: 'text/plain' },
     { name: 'body over the limit', body: () => ({ input: image(), id: 'x'.repeat(2 << 20) }), status: 413, code: 'body_too_large' },
   ];

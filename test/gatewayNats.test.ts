@@ -15,7 +15,7 @@ const decode = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
 beforeAll(async () => {
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
-  const sub = nc.subscribe('certigate.decisions.>');
+  const sub = nc.subscribe('certigate.decisions.*');
   (async () => {
     for await (const m of sub) received.push({ subject: m.subject, body: decode(m) });
   })();
@@ -93,7 +93,7 @@ describe('NATS', () => {
     expect(received.length).toBe(before + 1);
 
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toMatch(/certigate_nats_published_total\{model="fmnist-cohen-0.25"\} 11/);
+    expect(metrics).toMatch(/certigate_nats_published_total\{model="fmnist-cohen-025"\} 11/);
     expect(metrics).not.toMatch(/certigate_nats_publish_failures_total\{[^\n]*\} [1-9]/);
     const jsm = await nc.jetstreamManager();
     expect((await jsm.streams.info('DECISIONS')).state.messages).toBe(11);
@@ -104,7 +104,7 @@ describe('NATS', () => {
     await jsm.streams.delete('DECISIONS');
     const failures = async () => {
       const text = await (await fetch(`${gw.url}/metrics`)).text();
-      const match = /certigate_nats_publish_failures_total\{model="fmnist-cohen-0.25"\} (\d+)/.exec(text);
+      const match = /certigate_nats_publish_failures_total\{model="fmnist-cohen-025"\} (\d+)/.exec(text);
       return match ? Number(match[1]) : 0;
     };
     const before = await failures();

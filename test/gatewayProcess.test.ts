@@ -8,7 +8,7 @@ import { MemoryStore } from '../src/memory/index.js';
 import { ADMIN_TOKEN, exportMemory, metricValue, postJson, testImages } from './helpers/gatewayHarness.js';
 import { spawnGateway, type GatewayProcess } from './helpers/gatewayProcess.js';
 
-const MODEL = 'fmnist-cohen-0.25';
+const MODEL = 'fmnist-cohen-025';
 const dirs: string[] = [];
 const children: GatewayProcess[] = [];
 afterAll(() => {

@@ -14,7 +14,8 @@ const trainingSchema = z.object({
 }).passthrough();
 
 export const modelEntrySchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'model names use letters, digits, ".", "_" and "-"'),
+  // No dots: a model name is one NATS subject token (certigate.decisions.{model}).
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'model names use letters, digits, "_" and "-" (no dots: they are NATS subject tokens)'),
   file: z.string(),
   dataset: z.string(),
   inputName: z.string(),

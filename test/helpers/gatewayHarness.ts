@@ -43,7 +43,7 @@ export async function startTestGateway(overrides: GatewayConfigInput = {}, optio
   const config = loadGatewayConfig({ flags: testConfigInput(dataDir, overrides) });
   const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), ...options });
   return {
-    gateway, url: gateway.url, dataDir, model: 'fmnist-cohen-0.25',
+    gateway, url: gateway.url, dataDir, model: 'fmnist-cohen-025',
     async stop() {
       await gateway.shutdown('test');
       rmSync(dataDir, { recursive: true, force: true });
