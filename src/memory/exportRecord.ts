@@ -1,24 +1,8 @@
 // The `memory export` line (DESIGN 3.3): one JSON object per record.
-import type { BaseDecision, DecisionRecord, MemoryAction, Norm } from './types.js';
+import type { DecisionRecord } from './types.js';
 
-export interface ExportRecord {
-  seq: number;
-  model: string;
-  norm: Norm;
-  answer: number | null;
-  radius: number;
-  sigma: number;
-  input: { b64: string };
-  seed: string;
-  time: string;
-  action: MemoryAction;
-  conflictSeq: number | null;
-  base: BaseDecision;
-  params: Record<string, unknown>;
-  timingsMs: Record<string, number>;
-  requestId?: string;
-  clientId?: string | null;
-}
+/** A DecisionRecord with its input as base64 little-endian float32 (the contract's `input.b64`). */
+export type ExportRecord = Omit<DecisionRecord, 'input'> & { input: { b64: string } };
 
 export function toExportRecord(record: DecisionRecord): ExportRecord {
   const { input, ...rest } = record;
