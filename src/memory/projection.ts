@@ -12,12 +12,12 @@
 //                    >= |b| (mean_b(x) - mean_b(y))^2 + (||dev_b(x)|| - ||dev_b(y)||)^2
 // (reverse triangle inequality), so storing the deviation norm of each block as well gives a
 // much tighter lower bound for inputs that differ by noise (which the means average away).
-// Point layout: [dims block coordinates | dims block deviation norms | total deviation norm |
-// LEADING principal coordinates]. The lower bound sums the squared differences of the first
-// 2*dims entries. The total deviation norm (a coarser stand-in for the per-block ones) and the
-// leading principal coordinates (the first rows of the rotation applied to the block
-// coordinates) form a second, cheaper lower bound on which the tree splits; only the leading
-// rows of the rotation are computed per input.
+// The 2*dims numbers e(x) = [block coordinates | block deviation norms] thus embed the inputs
+// so that ||e(x) - e(y)||_2 <= ||x - y||_2. Any orthogonal rotation of e keeps that distance,
+// and any subset of rotated coordinates bounds it from below: the LEADING principal
+// coordinates of e (rows of a rotation fitted to a sample of stored points, see jacobi.ts)
+// carry most of its spread in a few numbers, and the tree splits on them.
+// Point layout: [dims block coordinates | dims block deviation norms | LEADING coordinates].
 
 export interface BlockProjection {
   readonly inputLength: number;
@@ -26,7 +26,7 @@ export interface BlockProjection {
   readonly blockOf: Uint16Array;
   /** 1 / sqrt(block size). */
   readonly scale: Float64Array;
-  /** Orthogonal dims x dims matrix (row-major) applied after the block sums, or null. */
+  /** Leading rows (row-major, each of length 2 * dims) of an orthogonal rotation of the embedding, or null. */
   readonly rotation: Float64Array | null;
   /** Input coordinates grouped by block: block b owns members[start[b] .. start[b+1]). */
   readonly members: Int32Array;
@@ -65,46 +65,49 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
 }
 
 /** Principal coordinates kept per point. */
-export const LEADING = 16;
+export const LEADING = 24;
 
 export function leadingCount(p: BlockProjection): number {
-  return Math.min(LEADING, p.dims);
+  return Math.min(LEADING, 2 * p.dims);
+}
+
+/** Length of the embedding (the point-level lower bound). */
+export function embeddingLength(p: BlockProjection): number {
+  return 2 * p.dims;
 }
 
 /**
- * out[offset + r] = (row r of the rotation) . means for the leading rows (identity rows while
- * there is no rotation yet).
+ * point[2 dims + r] = (row r of the rotation) . embedding for the leading rows; without a
+ * rotation yet, the first embedding coordinates (identity rows).
  */
-export function leadingCoordinates(p: BlockProjection, means: Float64Array, out: Float64Array, offset: number): void {
-  const dims = p.dims;
+export function leadingCoordinates(p: BlockProjection, point: Float64Array | Float32Array, out: Float64Array | Float32Array, offset: number): void {
+  const width = 2 * p.dims;
   const lead = leadingCount(p);
   const rotation = p.rotation;
   for (let r = 0; r < lead; r++) {
     if (!rotation) {
-      out[offset + r] = means[r];
+      out[offset + r] = point[r];
       continue;
     }
     let s = 0;
-    const row = r * dims;
-    for (let k = 0; k < dims; k++) s += rotation[row + k] * means[k];
+    const row = r * width;
+    for (let k = 0; k < width; k++) s += rotation[row + k] * point[k];
     out[offset + r] = s;
   }
 }
 
-/** Length of a point: block coordinates, block deviation norms, total deviation norm, leading principal coordinates. */
+/** Length of a point: the embedding, then its leading principal coordinates. */
 export function pointLength(p: BlockProjection): number {
-  return 2 * p.dims + 1 + leadingCount(p);
+  return 2 * p.dims + leadingCount(p);
 }
 
 export function project(
   p: BlockProjection,
   x: Float32Array,
   out: Float64Array = new Float64Array(pointLength(p)),
-  scratch: Float64Array = new Float64Array(p.dims),
 ): Float64Array {
   const dims = p.dims;
   const { members, start, scale } = p;
-  let total = 0;
   for (let b = 0; b < dims; b++) {
     const from = start[b];
     const to = start[b + 1];
@@ -116,18 +119,14 @@ export function project(
       const e = x[members[j]] - mean;
       dev += e * e;
     }
-    const m = sum * scale[b];
-    scratch[b] = m;
-    out[b] = m;
+    out[b] = sum * scale[b];
     out[dims + b] = Math.sqrt(dev);
-    total += dev;
   }
-  out[2 * dims] = Math.sqrt(total);
-  leadingCoordinates(p, scratch, out, 2 * dims + 1);
+  leadingCoordinates(p, out, out, 2 * dims);
   return out;
 }
 
-/** Principal axes (rows, by decreasing variance) of `count` points stored row-major in `points`. */
+/** Principal axes (rows, by decreasing variance) of `count` points of `dims` numbers stored row-major in `points`. */
 export function principalAxes(points: Float32Array, count: number, dims: number, eigenvectors: (m: Float64Array, n: number) => Float64Array): Float64Array {
   const mean = new Float64Array(dims);
   for (let i = 0; i < count; i++) for (let k = 0; k < dims; k++) mean[k] += points[i * dims + k];

@@ -1,4 +1,4 @@
-// A k-d tree over projected points with tight bounding boxes (on the coordinates `treeCoords`,
+// A k-d tree over projected points with tight bounding boxes (on the leading coordinates,
 // where a rotated projection keeps most of the spread) and, per node, the largest region
 // radius below it. A query returns every point whose l2 distance in projection space
 // (a lower bound of the input distance in l2 and in l1, see projection.ts) is below
@@ -26,7 +26,10 @@ interface TreeNode {
 }
 
 export class ProjectionTree {
+  /** Per point, its `boundDims` embedding coordinates (the point-level lower bound). */
   private points: Float32Array;
+  /** Per point, its `leadDims` leading coordinates (boxes, splits and the first point-level check). */
+  private lead: Float32Array;
   private radii: Float64Array;
   private size = 0;
   private root: TreeNode | null = null;
@@ -34,18 +37,17 @@ export class ProjectionTree {
   private maxPointNorm = 0;
 
   /**
-   * @param dims stored coordinates per point
-   * @param boundDims the first `boundDims` coordinates form the point-level lower bound (sum of squares)
-   * @param treeCoords coordinates whose boxes the tree keeps (any subset whose sum of squared gaps is a lower bound)
+   * A projected point is `boundDims` embedding coordinates followed by `leadDims` leading ones;
+   * the sum of squared gaps over either part is a lower bound of the squared input distance.
    */
   constructor(
-    readonly dims: number,
     readonly boundDims: number,
-    readonly treeCoords: Int32Array,
+    readonly leadDims: number,
     private readonly leafMax = DEFAULT_LEAF_MAX,
     initialCapacity = 1024,
   ) {
-    this.points = new Float32Array(initialCapacity * dims);
+    this.points = new Float32Array(initialCapacity * boundDims);
+    this.lead = new Float32Array(initialCapacity * leadDims);
     this.radii = new Float64Array(initialCapacity);
   }
 
@@ -64,42 +66,37 @@ export class ProjectionTree {
       if (n.ids) ids += n.ids.length;
       else stack.push(n.left!, n.right!);
     }
-    return this.size * (this.dims * 4 + 8) + nodes * (2 * this.treeCoords.length * 4 + 120) + ids * 8;
+    return this.size * ((this.boundDims + this.leadDims) * 4 + 8) + nodes * (2 * this.leadDims * 4 + 120) + ids * 8;
   }
 
   /** Appends a point without placing it in the tree; call build() after a bulk load. */
   append(projected: Float64Array, radius: number): number {
     const id = this.size;
     if (id === this.radii.length) this.grow();
-    const base = id * this.dims;
+    const base = id * this.boundDims;
     let norm = 0;
-    for (let k = 0; k < this.dims; k++) {
+    for (let k = 0; k < this.boundDims; k++) {
       const v = projected[k];
       this.points[base + k] = v;
       norm += v * v;
     }
+    // The leading coordinates are a rotation of the embedding: same norm bound.
+    this.lead.set(projected.subarray(this.boundDims, this.boundDims + this.leadDims), id * this.leadDims);
     this.maxPointNorm = Math.max(this.maxPointNorm, Math.sqrt(norm));
     this.radii[id] = radius;
     this.size++;
     return id;
   }
 
-  /** The stored (float32) coordinates of every point, row-major (a view: do not keep). */
-  pointTable(): Float32Array {
-    return this.points.subarray(0, this.size * this.dims);
+  /** The stored (float32) embedding of every point, row-major (a view: do not keep). */
+  embeddingTable(): Float32Array {
+    return this.points.subarray(0, this.size * this.boundDims);
   }
 
-  /** Recomputes coordinates [offset, offset + width) of every point from the point; rebuilds the tree. */
-  updateColumns(offset: number, width: number, compute: (point: Float32Array, out: Float64Array) => void): void {
-    const out = new Float64Array(width);
-    this.maxPointNorm = 0;
+  /** Recomputes the leading coordinates of every point from its stored embedding; rebuilds the tree. */
+  updateLeading(compute: (embedding: Float32Array, out: Float32Array, offset: number) => void): void {
     for (let id = 0; id < this.size; id++) {
-      const base = id * this.dims;
-      compute(this.points.subarray(base, base + this.dims), out);
-      for (let k = 0; k < width; k++) this.points[base + offset + k] = out[k];
-      let norm = 0;
-      for (let k = 0; k < this.dims; k++) norm += this.points[base + k] * this.points[base + k];
-      this.maxPointNorm = Math.max(this.maxPointNorm, Math.sqrt(norm));
+      compute(this.points.subarray(id * this.boundDims, (id + 1) * this.boundDims), this.lead, id * this.leadDims);
     }
     if (this.root) this.build();
   }
@@ -108,7 +105,8 @@ export class ProjectionTree {
   trim(): void {
     const capacity = Math.max(1024, Math.ceil(this.size * 1.25));
     if (capacity >= this.radii.length) return;
-    this.points = this.points.slice(0, capacity * this.dims);
+    this.points = this.points.slice(0, capacity * this.boundDims);
+    this.lead = this.lead.slice(0, capacity * this.leadDims);
     this.radii = this.radii.slice(0, capacity);
   }
 
@@ -132,7 +130,7 @@ export class ProjectionTree {
       path.push(node);
       this.extend(node, id, radius);
       if (node.ids) break;
-      node = this.points[id * this.dims + this.treeCoords[node.dim]] < node.split ? node.left! : node.right!;
+      node = this.lead[id * this.leadDims + node.dim] < node.split ? node.left! : node.right!;
     }
     node.ids!.push(id);
     if (node.ids!.length > node.splitAt) this.replace(path, path.length - 1);
@@ -153,16 +151,17 @@ export class ProjectionTree {
    */
   candidates(query: Float64Array, radius: number, out: number[] = []): number[] {
     if (!this.root) return out;
-    const dims = this.dims;
     const boundDims = this.boundDims;
-    const coords = this.treeCoords;
-    const treeDims = coords.length;
+    const leadDims = this.leadDims;
+    const q = new Float64Array(leadDims);
+    for (let k = 0; k < leadDims; k++) q[k] = query[boundDims + k];
     let queryNorm = 0;
-    for (let k = 0; k < dims; k++) queryNorm += query[k] * query[k];
+    for (let k = 0; k < boundDims; k++) queryNorm += query[k] * query[k];
     queryNorm = Math.sqrt(queryNorm);
     // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
     const slack = 1e-6 * (this.maxPointNorm + queryNorm) + 1e-9;
     const points = this.points;
+    const lead = this.lead;
     const radii = this.radii;
     const stack: TreeNode[] = [this.root];
     while (stack.length) {
@@ -172,9 +171,9 @@ export class ProjectionTree {
       let sum = 0;
       const lo = node.lo;
       const hi = node.hi;
-      for (let k = 0; k < treeDims && sum < limit; k++) {
-        const q = query[coords[k]];
-        const gap = q < lo[k] ? lo[k] - q : q > hi[k] ? q - hi[k] : 0;
+      for (let k = 0; k < leadDims && sum < limit; k++) {
+        const v = q[k];
+        const gap = v < lo[k] ? lo[k] - v : v > hi[k] ? v - hi[k] : 0;
         sum += gap * gap;
       }
       if (sum >= limit) continue;
@@ -182,18 +181,21 @@ export class ProjectionTree {
         stack.push(node.left!, node.right!);
         continue;
       }
-      for (const id of node.ids) {
+      const ids = node.ids;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
         const b = reach(radius, radii[id]) + slack;
         const lim = b * b;
-        const base = id * dims;
-        // First the tree's coarse bound, then the full one.
+        // First the leading coordinates, then the whole embedding.
         let s = 0;
-        for (let k = 0; k < treeDims && s < lim; k++) {
-          const gap = query[coords[k]] - points[base + coords[k]];
+        const leadBase = id * leadDims;
+        for (let k = 0; k < leadDims && s < lim; k++) {
+          const gap = q[k] - lead[leadBase + k];
           s += gap * gap;
         }
         if (s >= lim) continue;
         s = 0;
+        const base = id * boundDims;
         for (let k = 0; k < boundDims && s < lim; k++) {
           const gap = query[k] - points[base + k];
           s += gap * gap;
@@ -206,18 +208,21 @@ export class ProjectionTree {
 
   private grow(): void {
     const capacity = Math.max(1024, Math.ceil(this.radii.length * 1.5));
-    const points = new Float32Array(capacity * this.dims);
+    const points = new Float32Array(capacity * this.boundDims);
     points.set(this.points);
     this.points = points;
+    const lead = new Float32Array(capacity * this.leadDims);
+    lead.set(this.lead);
+    this.lead = lead;
     const radii = new Float64Array(capacity);
     radii.set(this.radii);
     this.radii = radii;
   }
 
   private extend(node: TreeNode, id: number, radius: number): void {
-    const base = id * this.dims;
-    for (let k = 0; k < this.treeCoords.length; k++) {
-      const v = this.points[base + this.treeCoords[k]];
+    const base = id * this.leadDims;
+    for (let k = 0; k < this.leadDims; k++) {
+      const v = this.lead[base + k];
       if (v < node.lo[k]) node.lo[k] = v;
       if (v > node.hi[k]) node.hi[k] = v;
     }
@@ -245,16 +250,14 @@ export class ProjectionTree {
   }
 
   private buildNode(ids: Int32Array): TreeNode {
-    const dims = this.dims;
-    const coords = this.treeCoords;
-    const treeDims = coords.length;
+    const treeDims = this.leadDims;
     const lo = new Float32Array(treeDims).fill(Infinity);
     const hi = new Float32Array(treeDims).fill(-Infinity);
     let maxRadius = 0;
     for (const id of ids) {
-      const base = id * dims;
+      const base = id * treeDims;
       for (let k = 0; k < treeDims; k++) {
-        const v = this.points[base + coords[k]];
+        const v = this.lead[base + k];
         if (v < lo[k]) lo[k] = v;
         if (v > hi[k]) hi[k] = v;
       }
@@ -271,17 +274,17 @@ export class ProjectionTree {
       return node;
     }
     const mid = ids.length >> 1;
-    this.select(ids, mid, coords[dim]);
-    node.split = this.points[ids[mid] * dims + coords[dim]];
+    this.select(ids, mid, dim);
+    node.split = this.lead[ids[mid] * treeDims + dim];
     node.left = this.buildNode(ids.subarray(0, mid));
     node.right = this.buildNode(ids.subarray(mid));
     return node;
   }
 
-  /** Quickselect: ids[k] gets the k-th smallest coordinate `dim`, smaller ones before it. */
+  /** Quickselect: ids[k] gets the k-th smallest leading coordinate `dim`, smaller ones before it. */
   private select(ids: Int32Array, k: number, dim: number): void {
-    const dims = this.dims;
-    const pts = this.points;
+    const dims = this.leadDims;
+    const pts = this.lead;
     let left = 0;
     let right = ids.length - 1;
     while (right > left) {

@@ -1,54 +1,61 @@
 // The candidate index of one memory: projected points (projection.ts) in k-d trees, one per
-// band of region radius (factor 2 apart), so that a region's own radius, not the largest one
-// stored, bounds how far away it can matter. Returns a superset of the records with exact
-// distance < reach(radius, R_i); the caller filters exactly.
+// answer and band of region radius (factor 2 apart), so that a region's own radius, not the
+// largest one stored, bounds how far away it can matter, and so that regions of the answer
+// being proposed, which matter only if they contain the input, are searched with radius 0.
+// Returns a superset of the records with exact distance < reach(radius, R_i); the caller
+// filters exactly.
 //
-// The leading coordinates the trees split on start as the first block means; once
+// The leading coordinates the trees split on start as the first embedding coordinates; once
 // ROTATION_SAMPLE records are stored they become the leading principal coordinates of those
 // first records (the same records, hence the same axes, on every replay), recomputed for every
 // stored point.
 import { symmetricEigenvectors } from './jacobi.js';
 import {
-  leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project, withRotation, type BlockProjection,
+  embeddingLength, leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project, withRotation, type BlockProjection,
 } from './projection.js';
 import { ProjectionTree } from './projectionTree.js';
 
 export const ROTATION_SAMPLE = 4096;
+
+/** Answer key of a tree: the class index, -1 for abstain. */
+type AnswerKey = number;
 
 function bandOf(radius: number): number {
   return radius > 0 ? Math.max(-40, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
 }
 
 interface Band {
+  answer: AnswerKey;
   tree: ProjectionTree;
   /** Local point id -> record index. */
   records: number[];
 }
 
+/** Regions of `answer` are searched with `radius` instead (null: not at all). */
+export interface AnswerOverride {
+  answer: number | null;
+  radius: number | null;
+}
+
 export class RegionIndex {
   private projection: BlockProjection;
-  private readonly length: number;
-  private readonly treeCoords: Int32Array;
-  private readonly bands = new Map<number, Band>();
+  private readonly embedding: number;
+  private readonly leading: number;
+  private readonly bands = new Map<string, Band>();
   private sample: Float32Array | null;
   private count = 0;
   private online = false;
   private readonly point: Float64Array;
-  private readonly scratch: Float64Array;
 
   constructor(
     readonly inputLength: number,
-    private readonly tuning: { leafSize?: number; treeCoords?: number[] } = {},
+    private readonly tuning: { leafSize?: number } = {},
   ) {
     this.projection = makeProjection(inputLength);
-    this.length = pointLength(this.projection);
-    const dims = this.projection.dims;
-    // The tree splits on the leading principal coordinates and the total deviation norm.
-    const lead = leadingCount(this.projection);
-    this.treeCoords = Int32Array.from(tuning.treeCoords ?? [...Array.from({ length: lead }, (_, i) => 2 * dims + 1 + i), 2 * dims]);
-    this.sample = new Float32Array(ROTATION_SAMPLE * dims);
-    this.point = new Float64Array(this.length);
-    this.scratch = new Float64Array(dims);
+    this.embedding = embeddingLength(this.projection);
+    this.leading = leadingCount(this.projection);
+    this.sample = new Float32Array(ROTATION_SAMPLE * this.embedding);
+    this.point = new Float64Array(pointLength(this.projection));
   }
 
   get size(): number {
@@ -57,18 +64,17 @@ export class RegionIndex {
 
   /** Projects `input`; with `reuse`, into a buffer owned by the index (valid until the next call). */
   project(input: Float32Array, reuse = false): Float64Array {
-    if (!reuse) return project(this.projection, input);
-    return project(this.projection, input, this.point, this.scratch);
+    return project(this.projection, input, reuse ? this.point : undefined);
   }
 
   /** Adds record `index` (= count); online adds place it in the tree now, bulk adds wait for build(). */
-  add(projected: Float64Array, radius: number, online: boolean): void {
-    const band = this.band(radius);
+  add(projected: Float64Array, answer: number | null, radius: number, online: boolean): void {
+    const band = this.band(answer, radius);
     if (online && this.online) band.tree.insert(projected, radius);
     else band.tree.append(projected, radius);
     band.records.push(this.count);
     if (this.sample) {
-      this.sample.set(projected.subarray(0, this.projection.dims), this.count * this.projection.dims);
+      this.sample.set(projected.subarray(0, this.embedding), this.count * this.embedding);
       if (this.count + 1 === ROTATION_SAMPLE) this.rotate();
     }
     this.count++;
@@ -83,13 +89,22 @@ export class RegionIndex {
     this.online = true;
   }
 
-  /** Record indices that may lie within reach(radius, R) of the projected query. */
-  candidates(projected: Float64Array, radius: number): number[] {
+  /**
+   * Record indices that may lie within reach(radius, R) of the projected query (for regions of
+   * `override.answer`, within reach(override.radius, R), or none if that radius is null).
+   */
+  candidates(projected: Float64Array, radius: number, override?: AnswerOverride): number[] {
     const out: number[] = [];
     const local: number[] = [];
+    const overridden = override ? answerKey(override.answer) : null;
     for (const band of this.bands.values()) {
+      let r = radius;
+      if (band.answer === overridden) {
+        if (override!.radius === null) continue;
+        r = override!.radius;
+      }
       local.length = 0;
-      band.tree.candidates(projected, radius, local);
+      band.tree.candidates(projected, r, local);
       for (const id of local) out.push(band.records[id]);
     }
     return out;
@@ -101,31 +116,26 @@ export class RegionIndex {
     return bytes;
   }
 
-  private band(radius: number): Band {
-    const key = bandOf(radius);
+  private band(answer: number | null, radius: number): Band {
+    const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { tree: new ProjectionTree(this.length, 2 * this.projection.dims, this.treeCoords, this.tuning.leafSize), records: [] };
+      band = { answer: answerKey(answer), tree: new ProjectionTree(this.embedding, this.leading, this.tuning.leafSize), records: [] };
       this.bands.set(key, band);
     }
     return band;
   }
 
   private rotate(): void {
-    const dims = this.projection.dims;
-    const rotation = principalAxes(this.sample!, ROTATION_SAMPLE, dims, symmetricEigenvectors);
+    const rotation = principalAxes(this.sample!, ROTATION_SAMPLE, this.embedding, symmetricEigenvectors);
     this.projection = withRotation(this.projection, rotation);
-    const means = new Float64Array(dims);
-    const offset = 2 * dims + 1;
-    const lead = leadingCount(this.projection);
-    const scratch = new Float64Array(offset + lead);
     for (const band of this.bands.values()) {
-      band.tree.updateColumns(offset, lead, (point, out) => {
-        for (let k = 0; k < dims; k++) means[k] = point[k];
-        leadingCoordinates(this.projection, means, scratch, offset);
-        for (let r = 0; r < lead; r++) out[r] = scratch[offset + r];
-      });
+      band.tree.updateLeading((embedding, out, offset) => leadingCoordinates(this.projection, embedding, out, offset));
     }
     this.sample = null;
   }
+}
+
+function answerKey(answer: number | null): AnswerKey {
+  return answer === null ? -1 : answer;
 }

@@ -13,7 +13,7 @@ import { distance, inputHash, sameBits } from './distance.js';
 import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavailableError } from './errors.js';
 import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
 import type { MemoryObserver } from './observer.js';
-import { RegionIndex } from './regionIndex.js';
+import { RegionIndex, type AnswerOverride } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
@@ -278,10 +278,15 @@ export class SequentialMemory {
 
     const base = { answer: proposal.base.answer, radius: proposal.base.answer === null ? 0 : proposal.base.radius };
     const projected = this.index!.project(input);
-    let candidates = this.exactCandidates(input, projected, base.radius);
+    // Regions of the proposed answer matter only if they contain x (radius 0); all others
+    // within reach of the proposed radius.
+    let candidates = this.exactCandidates(input, projected, base.radius, { answer: base.answer, radius: 0 });
     const examined = candidates.length;
     const plan = planDecision(base, candidates);
-    if (plan.upper > base.radius) candidates = this.exactCandidates(input, projected, plan.upper);
+    if (plan.action === 'relabel' || plan.upper > base.radius) {
+      // A new answer or a larger ball: cap against every other answer within the new reach.
+      candidates = this.exactCandidates(input, projected, plan.upper, { answer: plan.answer, radius: null });
+    }
     const rules = finishDecision(base, plan, candidates);
 
     const seq = this.count + 1;
@@ -373,7 +378,7 @@ export class SequentialMemory {
       list.push(index);
       this.collisions.set(hash, list);
     }
-    this.index!.add(projected, radius, online);
+    this.index!.add(projected, answer, radius, online);
   }
 
   private findRepeat(input: Float32Array, hash: number): number | null {
@@ -396,16 +401,18 @@ export class SequentialMemory {
     return this.unwritten.get(index) ?? this.readStored(index + 1);
   }
 
-  private exactCandidates(input: Float32Array, projected: Float64Array, radius: number): Candidate[] {
-    const ids = this.index!.candidates(projected, radius);
+  /** Every record with exact distance < reach(radius, R_i) (for regions of `override.answer`, reach(override.radius, R_i)). */
+  private exactCandidates(input: Float32Array, projected: Float64Array, radius: number, override?: AnswerOverride): Candidate[] {
+    const ids = this.index!.candidates(projected, radius, override);
+    const overridden = override ? (override.answer ?? -1) : null;
     const out: Candidate[] = [];
     for (const id of ids) {
+      const stored = this.answers[id];
+      const r = stored === overridden ? override!.radius : radius;
+      if (r === null) continue;
       const d = distance(input, this.inputAt(id), this.norm);
       const R = this.radii[id];
-      if (d < reach(radius, R)) {
-        const answer = this.answers[id];
-        out.push({ seq: id + 1, answer: answer < 0 ? null : answer, radius: R, distance: d });
-      }
+      if (d < reach(r, R)) out.push({ seq: id + 1, answer: stored < 0 ? null : stored, radius: R, distance: d });
     }
     return out;
   }
