@@ -18,6 +18,7 @@ import { MemoryStore } from '../src/memory/memoryStore.js';
 import { finishDecision, planDecision, reach, type Candidate } from '../src/memory/rules.js';
 import type { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import { proposal } from '../test/helpers/memory-streams.js';
+import { loadOrBuildPool, poolOptionsFromEnv, poolStats } from './certifiedRadii.js';
 import { FashionStream, type BenchItem } from './memoryStream.js';
 
 const SIZES = (process.env.MEMORY_BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
@@ -190,10 +191,14 @@ function writeBulkLog(dataDir: string, count: number, stream: FashionStream, mir
 }
 
 async function main(): Promise<void> {
+  // Radii, abstains and wrong answers of the stream come from real certify outputs (CERTIFIED_RADII_*);
+  // building the pool is set-up, outside totalS.
+  const radii = await loadOrBuildPool(poolOptionsFromEnv());
+  console.log(JSON.stringify({ phase: 'certified-radius pool', source: radii.cached ? 'cache' : 'built', seconds: +radii.seconds.toFixed(1), ...poolStats(radii.pool) }));
   const started = performance.now();
-  const stream = new FashionStream(SEED);
+  const stream = new FashionStream(SEED, radii.pool);
   const root = process.env.MEMORY_BENCH_DIR ?? tmpdir();
-  console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}`);
+  console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}; decisions drawn from ${radii.pool.k} certify outputs of ${radii.pool.model} (N = ${radii.pool.n})`);
   const probe: Probe = { decideMs: 0, candidates: 0 };
   const actions: Record<string, number> = {};
 

@@ -46,11 +46,18 @@ async function run(command: 'certify' | 'predict', flags: DecisionFlags): Promis
   } catch (err) {
     fail(command, (err as Error).message);
   }
-  const runtime = await openCliRuntime({
-    dataDir: flags.data,
-    models: flags.models,
-    ...(flags.threads !== undefined ? { intraOpThreads: Number(flags.threads) } : {}),
-  }, { memory: command === 'certify' });
+  let runtime;
+  try {
+    runtime = await openCliRuntime({
+      dataDir: flags.data,
+      models: flags.models,
+      ...(flags.threads !== undefined ? { intraOpThreads: Number(flags.threads) } : {}),
+    }, { memory: command === 'certify' });
+  } catch (err) {
+    // e.g. the data directory is locked by a running gateway, or a corrupt memory log: as `serve`.
+    process.stderr.write(`certigate ${command}: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   try {
     const { service, manifest } = runtime;
     const model = flags.model ?? manifest.default;

@@ -56,3 +56,33 @@ export class LogCorruptionError extends Error {
     this.name = 'LogCorruptionError';
   }
 }
+
+/** Who holds a data directory, as its LOCK file says (information only; the lock is the socket). */
+export interface DataDirLockHolder {
+  pid: number;
+  hostname: string;
+  startedAt: string;
+}
+
+/**
+ * Another writer (a gateway or `certigate certify`) holds the data directory: a second writer
+ * would interleave records in the logs and break the invariant. 409, not 503: the request
+ * conflicts with the directory's current owner, and retrying in a few seconds does not help
+ * until that writer is stopped.
+ */
+export class DataDirLockedError extends MemoryError {
+  constructor(
+    readonly dataDir: string,
+    readonly holder?: DataDirLockHolder,
+  ) {
+    const who = holder
+      ? `pid ${holder.pid} on host ${holder.hostname}, since ${holder.startedAt}`
+      : 'holder unknown: its LOCK file is missing or unreadable';
+    super(
+      409, 'data_dir_locked',
+      `data directory ${dataDir} is in use by another certigate writer (${who}); ` +
+      'stop that gateway or certify run, or use another data directory (memory export, memory verify and audit replay may run alongside it)',
+    );
+    this.name = 'DataDirLockedError';
+  }
+}

@@ -6,7 +6,8 @@ export type { DecisionEvent, MemoryObserver } from './observer.js';
 export { toExportRecord, decodeInputB64, type ExportRecord } from './exportRecord.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';
 export { RealDisk, type Disk, type LogFile } from './disk.js';
+export { DataDirLock, LOCK_INFO_FILE } from './dataDirLock.js';
 export {
-  LogCorruptionError, MemoryClosedError, MemoryError, MemoryInputError, MemoryQueueFullError, MemoryUnavailableError,
+  DataDirLockedError, type DataDirLockHolder, LogCorruptionError, MemoryClosedError, MemoryError, MemoryInputError, MemoryQueueFullError, MemoryUnavailableError,
 } from './errors.js';
 export { TOUCH_REL } from './rules.js';

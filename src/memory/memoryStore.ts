@@ -1,6 +1,7 @@
 // Opens one sequential memory per (model, norm) under a data directory:
 // <dataDir>/<model>/<norm>.log. Routes proposals, exports, audits.
 import { join } from 'node:path';
+import { DataDirLock } from './dataDirLock.js';
 import { RealDisk, type Disk } from './disk.js';
 import { MemoryClosedError, MemoryInputError } from './errors.js';
 import { toExportRecord, type ExportRecord } from './exportRecord.js';
@@ -18,7 +19,10 @@ export interface MemoryStoreOptions {
   queueCapacity?: number;
   maxGroup?: number;
   observer?: MemoryObserver;
-  /** Export / verify / audit without writing (a torn tail is reported, not truncated). */
+  /**
+   * Export / verify / audit without writing (a torn tail is reported, not truncated). A
+   * read-only store does not take the data directory's lock, so it may run beside the writer.
+   */
   readOnly?: boolean;
 }
 
@@ -34,9 +38,15 @@ export function memoryPath(dataDir: string, model: string, norm: Norm): string {
   return join(dataDir, model, `${norm}.log`);
 }
 
+/**
+ * A writable store holds the exclusive lock on its data directory (DataDirLock) from the first
+ * memory it opens until close(): a second writer, in this process or another, is refused with
+ * DataDirLockedError. A substituted Disk (faultDisk) has no real directory to lock.
+ */
 export class MemoryStore {
   private readonly disk: Disk;
   private readonly opening = new Map<string, Promise<SequentialMemory>>();
+  private lock: Promise<DataDirLock> | null = null;
   private closed = false;
 
   constructor(private readonly options: MemoryStoreOptions) {
@@ -53,14 +63,28 @@ export class MemoryStore {
     const path = memoryPath(this.options.dataDir, model, norm);
     let memory = this.opening.get(path);
     if (!memory) {
-      memory = SequentialMemory.open({
+      memory = this.lockForWriting().then(() => SequentialMemory.open({
         disk: this.disk, path, model, norm, queueCapacity: this.options.queueCapacity, maxGroup: this.options.maxGroup,
         observer: this.options.observer, readOnly: this.options.readOnly,
-      });
+      }));
       this.opening.set(path, memory);
       memory.catch(() => this.opening.delete(path));
     }
     return memory;
+  }
+
+  /** Takes the data directory's lock once, before the first writable log is opened. */
+  private async lockForWriting(): Promise<void> {
+    if (this.options.readOnly || !(this.disk instanceof RealDisk)) return;
+    if (!this.lock) {
+      const acquiring = DataDirLock.acquire(this.options.dataDir);
+      this.lock = acquiring;
+      // A refused or failed attempt is not remembered: a later memory() call tries again.
+      acquiring.catch(() => {
+        if (this.lock === acquiring) this.lock = null;
+      });
+    }
+    await this.lock;
   }
 
   /** Passes the proposal through its memory; resolves once durable (see SequentialMemory.decide). */
@@ -113,11 +137,19 @@ export class MemoryStore {
     return report;
   }
 
-  /** Drains every queue (each resolved decision is already fsynced) and closes the logs. */
+  /**
+   * Drains every queue (each resolved decision is already fsynced), closes the logs, then
+   * releases the data directory's lock (never before the last write is closed).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const memories = await Promise.allSettled(this.opening.values());
-    for (const m of memories) if (m.status === 'fulfilled') await m.value.close();
+    try {
+      const memories = await Promise.allSettled(this.opening.values());
+      for (const m of memories) if (m.status === 'fulfilled') await m.value.close();
+    } finally {
+      const lock = await this.lock?.catch(() => null);
+      await lock?.release();
+    }
   }
 }

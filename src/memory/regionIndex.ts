@@ -21,7 +21,7 @@ export const ROTATION_SAMPLE = 4096;
 type AnswerKey = number;
 
 function bandOf(radius: number): number {
-  return radius > 0 ? Math.max(-40, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
+  return radius > 0 ? Math.max(-3, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
 }
 
 interface Band {
@@ -47,10 +47,7 @@ export class RegionIndex {
   private online = false;
   private readonly point: Float64Array;
 
-  constructor(
-    readonly inputLength: number,
-    private readonly tuning: { leafSize?: number } = {},
-  ) {
+  constructor(readonly inputLength: number) {
     this.projection = makeProjection(inputLength);
     this.embedding = embeddingLength(this.projection);
     this.leading = leadingCount(this.projection);
@@ -70,8 +67,7 @@ export class RegionIndex {
   /** Adds record `index` (= count); online adds place it in the tree now, bulk adds wait for build(). */
   add(projected: Float64Array, answer: number | null, radius: number, online: boolean): void {
     const band = this.band(answer, radius);
-    if (online && this.online) band.tree.insert(projected, radius);
-    else band.tree.append(projected, radius);
+    band.tree.add(projected, radius, !(online && this.online));
     band.records.push(this.count);
     if (this.sample) {
       this.sample.set(projected.subarray(0, this.embedding), this.count * this.embedding);
@@ -82,10 +78,7 @@ export class RegionIndex {
 
   /** Builds the trees after a bulk load; afterwards adds are online. */
   build(): void {
-    for (const band of this.bands.values()) {
-      band.tree.trim();
-      band.tree.build();
-    }
+    for (const band of this.bands.values()) band.tree.build();
     this.online = true;
   }
 
@@ -120,7 +113,7 @@ export class RegionIndex {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { answer: answerKey(answer), tree: new ProjectionTree(this.embedding, this.leading, this.tuning.leafSize), records: [] };
+      band = { answer: answerKey(answer), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
       this.bands.set(key, band);
     }
     return band;
