@@ -148,6 +148,7 @@ describe('memory log on real files', () => {
     bytes[victim + 100] ^= 0x40;
     bytes[frameStarts[3] + 5] ^= 0x7f;
     writeFileSync(path, bytes);
+    await reopened.close(); // it holds the directory's lock (one writer) until closed
     const error2 = await new MemoryStore({ dataDir }).memory('fm', 'l2').catch((e: unknown) => e);
     expect((error2 as LogCorruptionError).offset).toBe(frameStarts[3]);
   });

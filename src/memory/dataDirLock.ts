@@ -21,7 +21,7 @@
 // <dataDir>/LOCK (pid, host, start time) is only information for the error message; it is
 // neither checked nor needed for exclusion.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -77,12 +77,13 @@ export class DataDirLock {
 }
 
 /**
- * '\0' + a hash of the directory's device and inode: the same directory reached by another
- * path (a symlink, a second bind mount) gets the same name; 75 bytes, within sun_path's 107.
+ * '\0' + a hash of the directory's real path (symlinks resolved); 75 bytes, within sun_path's
+ * 107. Not its device and inode: a writer that still holds a deleted directory would then
+ * block an unrelated new directory that reuses the inode. (A second bind mount of one
+ * directory at another path is not recognised; mount it at one path.)
  */
 async function socketName(dataDir: string): Promise<string> {
-  const id = await stat(dataDir, { bigint: true });
-  const digest = createHash('sha256').update(`${id.dev}:${id.ino}`).digest('hex');
+  const digest = createHash('sha256').update(await realpath(dataDir)).digest('hex');
   return `\0certigate-${digest}`;
 }
 
