@@ -1,7 +1,8 @@
 // A bounded pool of engine worker threads with a bounded admission queue.
 // Model evaluation of many requests overlaps (one task per worker at a time); requests
 // beyond `size` running + `maxQueue` waiting are refused with 429 instead of piling up.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../util/moduleWorker.js';
 import { DeadlineError, GatewayError, OverloadedError, ShuttingDownError } from './errors.js';
 import type { EngineTask, EngineTaskResult, EngineWorkerData, FromWorker, ToWorker } from './workerProtocol.js';
 
@@ -33,18 +34,8 @@ interface Slot {
   running: PendingTask | null;
 }
 
-/**
- * Worker entry next to this module: the compiled .js normally; under tests the module is the
- * .ts source, and the worker loads it through tsx's tsImport (on Node 20 an `--import tsx`
- * in a worker's execArgv does not reach the worker's own entry module).
- */
 function spawnEngineWorker(workerData: EngineWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./engineWorker.js', here), { workerData });
-  const entry = new URL('./engineWorker.ts', here).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}))`;
-  return new Worker(code, { eval: true, workerData });
+  return spawnModuleWorker(import.meta.url, 'engineWorker', workerData);
 }
 
 /** Worker data for a pool serving every model of `manifestPath` with the configured runner. */

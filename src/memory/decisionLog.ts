@@ -3,9 +3,11 @@
 import type { Disk, LogFile } from './disk.js';
 import { LogCorruptionError } from './errors.js';
 import {
-  FILE_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_PAYLOAD_BYTES, checkFileHeader, checkFrame, decodeFrame, fileHeader,
+  CHUNK_BYTES, FILE_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_PAYLOAD_BYTES, checkFileHeader, checkFrame, decodeFrame, fileHeader,
   type FrameFields,
 } from './logFormat.js';
+import type { FromReplayWorker, ReplayAck, ReplayBatch, ReplayEnd, ReplayWorkerData } from './replayProtocol.js';
+import { spawnModuleWorker } from '../util/moduleWorker.js';
 
 export interface TornTail {
   offset: number;
@@ -24,7 +26,6 @@ export interface ReplaySummary {
 /** Called for each valid frame in order; `bytes`/`at` locate the frame (valid only during the call). */
 export type FrameVisitor = (offset: number, bytes: Uint8Array, at: number, length: number) => void;
 
-const CHUNK_BYTES = MAX_PAYLOAD_BYTES + 2 * FRAME_HEADER_BYTES + 16 * 1024 * 1024;
 
 export class DecisionLog {
   private constructor(
@@ -94,16 +95,64 @@ export class DecisionLog {
       }
       offset += at;
       if (damage !== null) {
-        const validAfter = this.findValidFrameAfter(offset);
-        if (validAfter !== null) {
-          throw new LogCorruptionError(this.path, offset, `${damage} (a valid record follows at byte ${validAfter})`);
-        }
-        tornTail = { offset, bytes: fileSize - offset, reason: damage };
-        if (!this.readOnly) await this.file.truncate(offset);
+        tornTail = await this.settleDamage(offset, damage);
         break;
       }
     }
     return { records, lastSeq, endOffset: offset, tornTail };
+  }
+
+  /**
+   * The same replay with the reading, checking and projecting done by a worker thread
+   * (replayWorker.ts), batch by batch; only for logs that are real files (`file.osPath`).
+   */
+  async replayInWorker(visit: (batch: ReplayBatch) => void, batchRecords = 4096): Promise<ReplaySummary> {
+    const osPath = this.file.osPath;
+    if (osPath === undefined) throw new Error(`${this.path}: a worker replay needs a real file`);
+    const data: ReplayWorkerData = { path: osPath, fromOffset: FILE_HEADER_BYTES, batchRecords, maxBatchesInFlight: 4 };
+    const worker = spawnModuleWorker(import.meta.url, 'replayWorker', data);
+    let records = 0;
+    let lastSeq = 0;
+    try {
+      const end = await new Promise<ReplayEnd>((resolve, reject) => {
+        worker.on('error', reject);
+        worker.on('exit', (code) => reject(new Error(`${this.path}: the replay worker exited (${code}) before the end`)));
+        worker.on('message', (message: FromReplayWorker) => {
+          if (message.kind === 'end') return resolve(message);
+          if (message.kind === 'failure') return reject(new Error(message.message));
+          try {
+            for (let i = 0; i < message.count; i++) {
+              const seq = message.seqs[i];
+              if (seq !== lastSeq + i + 1) {
+                throw new LogCorruptionError(this.path, message.offsets[i], `sequence ${seq} follows ${lastSeq + i} (expected ${lastSeq + i + 1})`);
+              }
+            }
+            visit(message);
+          } catch (error) {
+            return reject(error);
+          }
+          records += message.count;
+          lastSeq += message.count;
+          worker.postMessage({ kind: 'ack' } satisfies ReplayAck);
+        });
+      });
+      const tornTail = end.damage === null ? null : await this.settleDamage(end.endOffset, end.damage);
+      return { records, lastSeq, endOffset: end.endOffset, tornTail };
+    } finally {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    }
+  }
+
+  /** A damaged frame at `offset`: corruption if a valid frame follows (throws), else a torn tail (truncated unless read-only). */
+  private async settleDamage(offset: number, damage: string): Promise<TornTail> {
+    const validAfter = this.findValidFrameAfter(offset);
+    if (validAfter !== null) {
+      throw new LogCorruptionError(this.path, offset, `${damage} (a valid record follows at byte ${validAfter})`);
+    }
+    const tornTail = { offset, bytes: this.file.size() - offset, reason: damage };
+    if (!this.readOnly) await this.file.truncate(offset);
+    return tornTail;
   }
 
   /** Offset of the first frame after `offset` that passes its checksum, or null. */

@@ -6,6 +6,8 @@ import { dirname } from 'node:path';
 
 export interface LogFile {
   readonly path: string;
+  /** Path in the operating system's file system, for readers in other threads; undefined for simulated disks. */
+  readonly osPath?: string;
   /** Bytes in the file, appended but unsynced ones included. */
   size(): number;
   /** Synchronous positional read: candidate inputs are read on the (serialised) decision path. */
@@ -64,6 +66,10 @@ function syncDirectory(dir: string): void {
 }
 
 class RealLogFile implements LogFile {
+  get osPath(): string {
+    return this.path;
+  }
+
   constructor(
     readonly path: string,
     private readonly handle: FileHandle,

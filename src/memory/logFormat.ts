@@ -16,6 +16,8 @@ export const FRAME_HEADER_BYTES = 12;
 export const PAYLOAD_HEADER_BYTES = 32;
 /** Frames larger than this are treated as damage, not allocated. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+/** Replays read this much at a time: always at least one whole frame of the largest allowed size. */
+export const CHUNK_BYTES = MAX_PAYLOAD_BYTES + 2 * FRAME_HEADER_BYTES + 16 * 1024 * 1024;
 
 export function fileHeader(): Uint8Array {
   const out = new Uint8Array(FILE_HEADER_BYTES);

@@ -76,6 +76,14 @@ export class RegionIndex {
     this.count++;
   }
 
+  /** Bulk add of a point given by its embedding (as projected by the replay worker); the leading coordinates are computed here. */
+  addEmbedding(embedding: Float32Array, answer: number | null, radius: number): void {
+    const point = this.point;
+    for (let k = 0; k < this.embedding; k++) point[k] = embedding[k];
+    leadingCoordinates(this.projection, point, point, this.embedding);
+    this.add(point, answer, radius, false);
+  }
+
   /** Builds the trees after a bulk load; afterwards adds are online. */
   build(): void {
     for (const band of this.bands.values()) band.tree.build();

@@ -13,6 +13,7 @@ import { distance, inputHash, sameBits } from './distance.js';
 import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavailableError } from './errors.js';
 import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
 import type { MemoryObserver } from './observer.js';
+import type { ReplayBatch } from './replayProtocol.js';
 import { RegionIndex, type AnswerOverride } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
@@ -28,10 +29,14 @@ export interface SequentialMemoryOptions {
   /** Largest number of records committed by one fsync. */
   maxGroup?: number;
   observer?: MemoryObserver;
+  /** Logs of at least this many bytes are replayed with a worker thread reading and projecting (default 64 MiB). */
+  workerReplayMinBytes?: number;
   /** Open without writing: no truncation of a torn tail, no decisions (export, verify, audit). */
   readOnly?: boolean;
   clock?: () => Date;
 }
+
+const WORKER_REPLAY_MIN_BYTES = 64 * 1024 * 1024;
 
 interface Pending {
   proposal: Proposal;
@@ -89,12 +94,16 @@ export class SequentialMemory {
     const memory = new SequentialMemory(log, options);
     let summary: ReplaySummary;
     try {
-      let scratch: Float32Array | undefined;
-      summary = await log.replay((offset, bytes, at) => {
-        const frame = decodeFrame(bytes, at, scratch);
-        scratch = frame.input;
-        memory.load(offset, frame);
-      });
+      const inWorker = !memory.log.readOnly && log.file.osPath !== undefined && log.size() >= (options.workerReplayMinBytes ?? WORKER_REPLAY_MIN_BYTES);
+      if (inWorker) summary = await log.replayInWorker((batch) => memory.loadBatch(batch));
+      else {
+        let scratch: Float32Array | undefined;
+        summary = await log.replay((offset, bytes, at) => {
+          const frame = decodeFrame(bytes, at, scratch);
+          scratch = frame.input;
+          memory.load(offset, frame);
+        });
+      }
     } catch (error) {
       await log.close();
       throw error;
@@ -355,6 +364,22 @@ export class SequentialMemory {
     this.durableCount = this.count;
   }
 
+  /** Replay in a worker: one batch of checked, projected records. */
+  private loadBatch(batch: ReplayBatch): void {
+    if (this.inputLength === 0) this.setInputLength(batch.inputLength);
+    if (batch.inputLength !== this.inputLength) {
+      throw new Error(`${this.path}: record ${batch.seqs[0]} has ${batch.inputLength} input values, expected ${this.inputLength}`);
+    }
+    const width = batch.embeddingLength;
+    for (let i = 0; i < batch.count; i++) {
+      const answer = batch.answers[i] < 0 ? null : batch.answers[i];
+      const index = this.addOffsetOnly(batch.offsets[i], answer, batch.radii[i]);
+      this.addHash(batch.hashes[i], index);
+      this.index!.addEmbedding(batch.embeddings.subarray(i * width, (i + 1) * width), answer, batch.radii[i]);
+    }
+    this.durableCount = this.count;
+  }
+
   private addOffsetOnly(offset: number, answer: number | null, radius: number): number {
     const index = this.count;
     if (index === this.offsets.length) {
@@ -371,6 +396,11 @@ export class SequentialMemory {
 
   private add(offset: number, answer: number | null, radius: number, hash: number, projected: Float64Array, online: boolean): void {
     const index = this.addOffsetOnly(offset, answer, radius);
+    this.addHash(hash, index);
+    this.index!.add(projected, answer, radius, online);
+  }
+
+  private addHash(hash: number, index: number): void {
     const first = this.byHash.get(hash);
     if (first === undefined) this.byHash.set(hash, index);
     else {
@@ -378,7 +408,6 @@ export class SequentialMemory {
       list.push(index);
       this.collisions.set(hash, list);
     }
-    this.index!.add(projected, answer, radius, online);
   }
 
   private findRepeat(input: Float32Array, hash: number): number | null {

@@ -1,0 +1,128 @@
+// Replay with a worker thread (large logs) must rebuild exactly the memory that the replay on
+// one thread rebuilds, and treat torn tails, corruption and broken sequences the same way.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RealDisk } from '../src/memory/disk.js';
+import { distance } from '../src/memory/distance.js';
+import { LogCorruptionError } from '../src/memory/errors.js';
+import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
+import { reach } from '../src/memory/rules.js';
+import { SequentialMemory } from '../src/memory/sequentialMemory.js';
+import type { ReferenceRecord } from '../src/memory/reference.js';
+import { proposal, StreamGenerator } from './helpers/memory-streams.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function logPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'certigate-replay-'));
+  dirs.push(dir);
+  return join(dir, 'm', 'l2.log');
+}
+
+const open = (path: string, inWorker: boolean) =>
+  SequentialMemory.open({
+    disk: new RealDisk(), path, model: 'm', norm: 'l2', maxGroup: 512, queueCapacity: 8192,
+    workerReplayMinBytes: inWorker ? 0 : Number.MAX_SAFE_INTEGER,
+  });
+
+/** Decides `count` proposals of a clustered stream at d = 49 (past the index's rotation at 4096 records). */
+async function fill(path: string, count: number, seed: number): Promise<ReferenceRecord[]> {
+  const memory = await open(path, false);
+  const stream = new StreamGenerator('clustered', 49, 'l2', seed);
+  const stored: ReferenceRecord[] = [];
+  const items = Array.from({ length: count }, () => stream.next(stored, (a, b) => distance(a, b, 'l2')));
+  const outcomes = await Promise.all(items.map((it) => memory.decide(proposal('m', 'l2', it.input, it.answer, it.radius))));
+  outcomes.forEach((o, i) => {
+    if (o.action !== 'repeat') stored.push({ seq: o.seq, input: items[i].input, answer: o.answer, radius: o.radius });
+  });
+  await memory.close();
+  return stored;
+}
+
+function frameStarts(bytes: Buffer): number[] {
+  const starts: number[] = [];
+  for (let i = bytes.indexOf(Buffer.from('CGM1')); i >= 0; i = bytes.indexOf(Buffer.from('CGM1'), i + 1)) starts.push(i);
+  return starts;
+}
+
+describe('replay in a worker thread', () => {
+  it('rebuilds the same memory as a replay on one thread: candidates, repeats and later decisions', async () => {
+    const seed = 41;
+    const path = logPath();
+    const stored = await fill(path, 5000, seed);
+    const sequential = await open(path, false);
+    const parallel = await open(path, true);
+    expect(parallel.lastSeq).toBe(stored.length);
+    expect(parallel.replaySummary).toEqual(sequential.replaySummary);
+    const probe = new StreamGenerator('clustered', 49, 'l2', seed + 1);
+    for (let q = 0; q < 60; q++) {
+      const item = probe.next(stored, (a, b) => distance(a, b, 'l2'));
+      const scan = stored.filter((rec) => distance(item.input, rec.input, 'l2') < reach(item.radius, rec.radius)).map((rec) => rec.seq - 1);
+      const found = parallel.conflictCandidates(item.input, item.radius).sort((a, b) => a - b);
+      expect(found, `seed=${seed} q=${q}`).toEqual(scan);
+      expect(sequential.conflictCandidates(item.input, item.radius).sort((a, b) => a - b), `seed=${seed} q=${q}`).toEqual(scan);
+    }
+    // An exact repeat is found through the hashes the worker computed.
+    const old = stored[1234];
+    const repeat = await parallel.decide(proposal('m', 'l2', old.input, 0, 0.5));
+    expect(repeat).toMatchObject({ action: 'repeat', seq: old.seq, answer: old.answer, radius: old.radius });
+    await sequential.close();
+    await parallel.close();
+    // New decisions after either replay agree (each on its own copy of the log).
+    const copy = logPath();
+    mkdirSync(dirname(copy), { recursive: true });
+    writeFileSync(copy, readFileSync(path));
+    const a = await open(path, false);
+    const b = await open(copy, true);
+    const next = new StreamGenerator('adversarial', 49, 'l2', seed + 2);
+    const seen: ReferenceRecord[] = [...stored];
+    for (let i = 0; i < 200; i++) {
+      const item = next.next(seen, (x, y) => distance(x, y, 'l2'));
+      const oa = await a.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
+      const ob = await b.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
+      expect({ ...ob, record: undefined }, `seed=${seed} i=${i}`).toEqual({ ...oa, record: undefined });
+      if (oa.action !== 'repeat') seen.push({ seq: oa.seq, input: item.input, answer: oa.answer, radius: oa.radius });
+    }
+    await a.close();
+    await b.close();
+  });
+
+  it('truncates and reports a torn tail, and refuses corruption before the tail with its offset', async () => {
+    const path = logPath();
+    await fill(path, 300, 43);
+    const bytes = readFileSync(path);
+    const starts = frameStarts(bytes);
+    const last = starts[starts.length - 1];
+    truncateSync(path, bytes.length - 7);
+    const torn = await open(path, true);
+    expect(torn.lastSeq).toBe(starts.length - 1);
+    expect(torn.replaySummary?.tornTail).toMatchObject({ offset: last, bytes: bytes.length - 7 - last });
+    expect(statSync(path).size).toBe(last);
+    await torn.close();
+
+    const damaged = readFileSync(path);
+    damaged[starts[100] + 200] ^= 0x10;
+    writeFileSync(path, damaged);
+    const error = await open(path, true).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogCorruptionError);
+    expect((error as LogCorruptionError).offset).toBe(starts[100]);
+    expect(statSync(path).size).toBe(damaged.length); // nothing truncated
+  });
+
+  it('refuses a log whose sequence skips a number, naming the frame', async () => {
+    const path = logPath();
+    await fill(path, 3, 44); // creates the directory and a valid header
+    const input = new Float32Array(49).fill(0.5);
+    const frames = [1, 2, 4].map((seq) => encodeFrame(seq, 1, 0.1, input.map((v) => v + seq), { seq }));
+    writeFileSync(path, Buffer.concat([fileHeader(), ...frames]));
+    const error = await open(path, true).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogCorruptionError);
+    expect((error as Error).message).toContain('sequence 4 follows 2');
+    expect((error as LogCorruptionError).offset).toBe(fileHeader().length + frames[0].length + frames[1].length);
+  });
+});
