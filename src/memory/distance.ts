@@ -31,19 +31,30 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
 }
 
 /**
- * A 53-bit hash of the input bits for the exact-repeat lookup (two independent 32-bit
- * multiplicative mixes). A match is always confirmed bit for bit.
+ * A 53-bit hash of the input bits for the exact-repeat lookup: four independent multiplicative
+ * lanes over every fourth word (independent lanes keep the multiplier busy; this runs for every
+ * record of a replay), mixed into two 32-bit halves. A match is always confirmed bit for bit.
  */
 export function inputHash(x: Float32Array): number {
   const words = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  let h1 = 0x9e3779b9 ^ words.length;
-  let h2 = 0x85ebca6b;
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    h1 = Math.imul(h1 ^ w, 0x01000193);
-    h1 = (h1 << 13) | (h1 >>> 19);
-    h2 = Math.imul(h2 + w, 0xc2b2ae35) ^ (h2 >>> 15);
+  let a = 0x9e3779b9 ^ words.length;
+  let b = 0x85ebca6b;
+  let c = 0xc2b2ae35;
+  let d = 0x27d4eb2f;
+  const n = words.length & ~3;
+  for (let i = 0; i < n; i += 4) {
+    a = Math.imul(a ^ words[i], 0x01000193);
+    b = Math.imul(b ^ words[i + 1], 0x5bd1e995);
+    c = Math.imul(c ^ words[i + 2], 0x01000193);
+    d = Math.imul(d ^ words[i + 3], 0x5bd1e995);
+    a = (a << 13) | (a >>> 19);
+    b = (b << 15) | (b >>> 17);
+    c = (c << 11) | (c >>> 21);
+    d = (d << 17) | (d >>> 15);
   }
+  for (let i = n; i < words.length; i++) a = Math.imul(a ^ words[i], 0x01000193) ^ (a >>> 15);
+  let h1 = Math.imul(a ^ Math.imul(c, 0x85ebca6b) ^ (b >>> 7), 0xcc9e2d51);
+  let h2 = Math.imul(b ^ Math.imul(d, 0xc2b2ae35) ^ (c >>> 9), 0x1b873593);
   h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) >>> 0;
   h2 = Math.imul(h2 ^ (h2 >>> 13), 0x27d4eb2f) >>> 0;
   return (h2 & 0x1fffff) * 0x100000000 + h1;
