@@ -10,8 +10,11 @@ export interface LogFile {
   readonly osPath?: string;
   /** Bytes in the file, appended but unsynced ones included. */
   size(): number;
-  /** Synchronous positional read: candidate inputs are read on the (serialised) decision path. */
-  read(position: number, length: number): Uint8Array;
+  /**
+   * Synchronous positional read: candidate inputs are read on the (serialised) decision path.
+   * With `into` (at least `length` bytes), reads into it and returns a view of it (no allocation).
+   */
+  read(position: number, length: number, into?: Uint8Array): Uint8Array;
   append(data: Uint8Array): Promise<void>;
   fsync(): Promise<void>;
   truncate(size: number): Promise<void>;
@@ -80,8 +83,8 @@ class RealLogFile implements LogFile {
     return this.length;
   }
 
-  read(position: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
+  read(position: number, length: number, into?: Uint8Array): Uint8Array {
+    const out = into && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.handle.fd, out, done, length - done, position + done);

@@ -118,9 +118,13 @@ class FaultLogFile implements LogFile {
     return this.state.length;
   }
 
-  read(position: number, length: number): Uint8Array {
+  read(position: number, length: number, into?: Uint8Array): Uint8Array {
     this.check();
     if (position + length > this.state.length) throw new Error(`${this.path}: short read at ${position}`);
+    if (into && into.length >= length) {
+      into.set(this.state.data.subarray(position, position + length));
+      return into.subarray(0, length);
+    }
     return this.state.data.slice(position, position + length);
   }
 

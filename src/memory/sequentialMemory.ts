@@ -69,6 +69,9 @@ export class SequentialMemory {
   private readonly unwritten = new Map<number, DecisionRecord>();
   /** Records 1..durableCount are fsynced: only those are readable from outside. */
   private durableCount = 0;
+  /** Buffer of inputAt(), and its bytes. */
+  private readInput = new Float32Array(0);
+  private readBytes = new Uint8Array(0);
   private nextOffset = 0;
   private writing = false;
   private failure: Error | null = null;
@@ -419,11 +422,16 @@ export class SequentialMemory {
     return null;
   }
 
+  /** The stored input of record `index`: valid until the next call (it is read into one reused buffer). */
   private inputAt(index: number): Float32Array {
     const pending = this.unwritten.get(index);
     if (pending) return pending.input;
-    const bytes = this.log.file.read(this.offsets[index] + INPUT_OFFSET_IN_FRAME, this.inputLength * 4);
-    return new Float32Array(bytes.buffer, bytes.byteOffset, this.inputLength);
+    if (this.readInput.length !== this.inputLength) {
+      this.readInput = new Float32Array(this.inputLength);
+      this.readBytes = new Uint8Array(this.readInput.buffer);
+    }
+    this.log.file.read(this.offsets[index] + INPUT_OFFSET_IN_FRAME, this.readBytes.length, this.readBytes);
+    return this.readInput;
   }
 
   private recordAt(index: number): DecisionRecord {
