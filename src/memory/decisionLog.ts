@@ -1,6 +1,7 @@
 // The append-only log of one memory: replay on open (torn tail truncated and reported,
 // corruption before the tail refused with the byte offset), group appends, checked reads.
 import type { Disk, LogFile } from './disk.js';
+import type { Norm } from './types.js';
 import { LogCorruptionError } from './errors.js';
 import {
   CHUNK_BYTES, FILE_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_PAYLOAD_BYTES, checkFileHeader, checkFrame, decodeFrame, fileHeader,
@@ -106,10 +107,10 @@ export class DecisionLog {
    * The same replay with the reading, checking and projecting done by a worker thread
    * (replayWorker.ts), batch by batch; only for logs that are real files (`file.osPath`).
    */
-  async replayInWorker(visit: (batch: ReplayBatch) => void, batchRecords = 4096): Promise<ReplaySummary> {
+  async replayInWorker(norm: Norm, visit: (batch: ReplayBatch) => void, batchRecords = 4096): Promise<ReplaySummary> {
     const osPath = this.file.osPath;
     if (osPath === undefined) throw new Error(`${this.path}: a worker replay needs a real file`);
-    const data: ReplayWorkerData = { path: osPath, fromOffset: FILE_HEADER_BYTES, batchRecords, maxBatchesInFlight: 4 };
+    const data: ReplayWorkerData = { path: osPath, norm, fromOffset: FILE_HEADER_BYTES, batchRecords, maxBatchesInFlight: 4 };
     const worker = spawnModuleWorker(import.meta.url, 'replayWorker', data);
     let records = 0;
     let lastSeq = 0;

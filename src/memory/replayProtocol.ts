@@ -1,8 +1,12 @@
+import type { Norm } from './types.js';
+
 // Messages of the replay worker (replayWorker.ts): it reads and checks the frames of one log
 // and projects their inputs, in batches, while the memory's thread indexes earlier batches.
 
 export interface ReplayWorkerData {
   path: string;
+  /** The memory's norm (the error of the input sketches is measured in it). */
+  norm: Norm;
   /** Byte offset of the first frame. */
   fromOffset: number;
   batchRecords: number;
@@ -23,6 +27,11 @@ export interface ReplayBatch {
   hashes: Float64Array;
   /** count x embeddingLength: the projection's embedding of each input (projection.ts). */
   embeddings: Float32Array;
+  /** count x inputLength: the 8-bit sketch of each input, and its dequantization and error (inputSketches.ts). */
+  sketches: Uint8Array;
+  sketchLow: Float64Array;
+  sketchStep: Float64Array;
+  sketchError: Float64Array;
 }
 
 /** The frames end at `endOffset`: the file's end, or the first damaged frame (`damage`). */

@@ -5,6 +5,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { inputHash } from './distance.js';
+import { quantizeInput } from './inputSketches.js';
 import { CHUNK_BYTES, checkFrame, decodeFrame } from './logFormat.js';
 import { embeddingLength, makeProjection, pointLength, project, type BlockProjection } from './projection.js';
 import type { FromReplayWorker, ReplayBatch, ReplayWorkerData } from './replayProtocol.js';
@@ -23,37 +24,94 @@ function post(message: FromReplayWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-class BatchBuilder {
-  batch: ReplayBatch;
-  constructor(readonly inputLength: number, readonly width: number, readonly capacity: number) {
+/** Checks, decodes and projects frames into batches (synchronous: the hot loop stays out of the async function). */
+class FrameReader {
+  private projection: BlockProjection | null = null;
+  private point = new Float64Array(0);
+  private scratch: Float32Array | undefined;
+  private width = 0;
+  inputLength = 0;
+  batch: ReplayBatch | null = null;
+  damage: string | null = null;
+
+  /**
+   * Reads frames of `bytes` from `at` until the batch is full, the chunk ends (a frame that
+   * straddles its end is left for the next read) or a frame is damaged; returns where it stopped.
+   */
+  read(bytes: Uint8Array, at: number, reachesEnd: boolean, fileOffset: number): number {
+    while (at < bytes.length) {
+      const check = checkFrame(bytes, at);
+      if (!check.ok) {
+        if (!(check.incomplete && !reachesEnd)) this.damage = check.reason;
+        return at;
+      }
+      const frame = decodeFrame(bytes, at, this.scratch);
+      this.scratch = frame.input;
+      if (!this.projection) this.start(frame.input.length);
+      if (frame.input.length !== this.inputLength) {
+        throw new InputLengthError(`${data.path}: record ${frame.seq} has ${frame.input.length} input values, expected ${this.inputLength}`);
+      }
+      this.add(fileOffset + at, frame.seq, frame.answer, frame.radius, frame.input);
+      at += check.length;
+      if (this.batch!.count === data.batchRecords) return at;
+    }
+    return at;
+  }
+
+  /** The batch so far (null if empty), and a fresh one in its place. */
+  take(): ReplayBatch | null {
+    const b = this.batch;
+    if (!b || b.count === 0) return null;
+    this.batch = this.fresh();
+    return b;
+  }
+
+  private start(inputLength: number): void {
+    this.inputLength = inputLength;
+    this.projection = makeProjection(inputLength);
+    this.point = new Float64Array(pointLength(this.projection));
+    this.width = embeddingLength(this.projection);
     this.batch = this.fresh();
   }
 
+  private add(offset: number, seq: number, answer: number | null, radius: number, input: Float32Array): void {
+    const b = this.batch!;
+    const i = b.count++;
+    b.offsets[i] = offset;
+    b.seqs[i] = seq;
+    b.answers[i] = answer === null ? -1 : answer;
+    b.radii[i] = radius;
+    b.hashes[i] = inputHash(input);
+    project(this.projection!, input, this.point);
+    const width = this.width;
+    for (let k = 0; k < width; k++) b.embeddings[i * width + k] = this.point[k];
+    const n = this.inputLength;
+    const sketch = quantizeInput(input, b.sketches.subarray(i * n, (i + 1) * n), data.norm);
+    b.sketchLow[i] = sketch.low;
+    b.sketchStep[i] = sketch.step;
+    b.sketchError[i] = sketch.error;
+  }
+
   private fresh(): ReplayBatch {
-    const n = this.capacity;
+    const n = data.batchRecords;
     return {
       kind: 'batch', count: 0, inputLength: this.inputLength, embeddingLength: this.width,
       offsets: new Float64Array(n), seqs: new Float64Array(n), answers: new Int32Array(n), radii: new Float64Array(n),
       hashes: new Float64Array(n), embeddings: new Float32Array(n * this.width),
+      sketches: new Uint8Array(n * this.inputLength), sketchLow: new Float64Array(n), sketchStep: new Float64Array(n), sketchError: new Float64Array(n),
     };
-  }
-
-  get full(): boolean {
-    return this.batch.count === this.capacity;
-  }
-
-  take(): { batch: ReplayBatch; transfer: ArrayBuffer[] } {
-    const b = this.batch;
-    this.batch = this.fresh();
-    const transfer = [b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.embeddings].map((a) => a.buffer as ArrayBuffer);
-    return { batch: b, transfer };
   }
 }
 
-async function flush(builder: BatchBuilder): Promise<void> {
-  if (builder.batch.count === 0) return;
-  const { batch, transfer } = builder.take();
-  post(batch, transfer);
+/** A record whose input length differs from the first one's: reported after the records before it. */
+class InputLengthError extends Error {}
+
+async function flush(reader: FrameReader): Promise<void> {
+  const b = reader.take();
+  if (!b) return;
+  const transfer = [b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.embeddings, b.sketches, b.sketchLow, b.sketchStep, b.sketchError]
+    .map((a) => a.buffer as ArrayBuffer);
+  post(b, transfer);
   posted++;
   while (posted - acknowledged >= data.maxBatchesInFlight) await new Promise<void>((resolve) => (wakeUp = resolve));
   wakeUp = null;
@@ -61,16 +119,12 @@ async function flush(builder: BatchBuilder): Promise<void> {
 
 async function run(): Promise<void> {
   const fd = openSync(data.path, 'r');
+  const reader = new FrameReader();
   try {
     const fileSize = fstatSync(fd).size;
     let offset = data.fromOffset;
-    let projection: BlockProjection | null = null;
-    let builder: BatchBuilder | null = null;
-    let point = new Float64Array(0);
-    let scratch: Float32Array | undefined;
-    let damage: string | null = null;
     const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(0, fileSize - offset)));
-    while (offset < fileSize && damage === null) {
+    while (offset < fileSize && reader.damage === null) {
       const length = Math.min(chunk.length, fileSize - offset);
       let done = 0;
       while (done < length) {
@@ -81,41 +135,21 @@ async function run(): Promise<void> {
       const bytes = chunk.subarray(0, length);
       const reachesEnd = offset + length >= fileSize;
       let at = 0;
-      while (at < length) {
-        const check = checkFrame(bytes, at);
-        if (!check.ok) {
-          if (check.incomplete && !reachesEnd) break; // straddles the chunk end: re-read from here
-          damage = check.reason;
-          break;
-        }
-        const frame = decodeFrame(bytes, at, scratch);
-        scratch = frame.input;
-        if (!projection) {
-          projection = makeProjection(frame.input.length);
-          point = new Float64Array(pointLength(projection));
-          builder = new BatchBuilder(frame.input.length, embeddingLength(projection), data.batchRecords);
-        }
-        if (frame.input.length !== builder!.inputLength) {
-          await flush(builder!); // the records before it are valid and in order
-          throw new Error(`${data.path}: record ${frame.seq} has ${frame.input.length} input values, expected ${builder!.inputLength}`);
-        }
-        const b = builder!.batch;
-        const i = b.count++;
-        b.offsets[i] = offset + at;
-        b.seqs[i] = frame.seq;
-        b.answers[i] = frame.answer === null ? -1 : frame.answer;
-        b.radii[i] = frame.radius;
-        b.hashes[i] = inputHash(frame.input);
-        project(projection, frame.input, point);
-        for (let k = 0; k < builder!.width; k++) b.embeddings[i * builder!.width + k] = point[k];
-        at += check.length;
-        if (builder!.full) await flush(builder!);
+      for (;;) {
+        const next = reader.read(bytes, at, reachesEnd, offset);
+        const progressed = next > at;
+        at = next;
+        if (reader.batch && reader.batch.count === data.batchRecords) await flush(reader);
+        if (!progressed || at >= length || reader.damage !== null) break;
       }
-      if (at === 0 && damage === null && !reachesEnd) throw new Error(`${data.path}: frame at ${offset} exceeds the read chunk`);
+      if (at === 0 && reader.damage === null && !reachesEnd) throw new Error(`${data.path}: frame at ${offset} exceeds the read chunk`);
       offset += at;
     }
-    if (builder) await flush(builder);
-    post({ kind: 'end', endOffset: offset, damage });
+    await flush(reader);
+    post({ kind: 'end', endOffset: offset, damage: reader.damage });
+  } catch (error) {
+    if (error instanceof InputLengthError) await flush(reader); // the records before it are valid and in order
+    throw error;
   } finally {
     closeSync(fd);
   }

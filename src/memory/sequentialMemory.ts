@@ -14,6 +14,7 @@ import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavai
 import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
 import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
+import { InputSketches } from './inputSketches.js';
 import { RegionIndex, type AnswerOverride } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
@@ -57,6 +58,7 @@ export class SequentialMemory {
   private readonly clock: () => Date;
   private inputLength = 0;
   private index: RegionIndex | null = null;
+  private sketches: InputSketches | null = null;
   // Per record (index = seq - 1): frame offset, answer (-1 = abstain), radius.
   private offsets = new Float64Array(1024);
   private answers = new Int32Array(1024);
@@ -98,7 +100,7 @@ export class SequentialMemory {
     let summary: ReplaySummary;
     try {
       const inWorker = !memory.log.readOnly && log.file.osPath !== undefined && log.size() >= (options.workerReplayMinBytes ?? WORKER_REPLAY_MIN_BYTES);
-      if (inWorker) summary = await log.replayInWorker((batch) => memory.loadBatch(batch));
+      if (inWorker) summary = await log.replayInWorker(memory.norm, (batch) => memory.loadBatch(batch));
       else {
         let scratch: Float32Array | undefined;
         summary = await log.replay((offset, bytes, at) => {
@@ -334,7 +336,7 @@ export class SequentialMemory {
     frames.push(frame);
     const record: DecisionRecord = { ...metadata, input: new Float32Array(input) };
     this.unwritten.set(seq - 1, record);
-    this.add(this.nextOffset, rules.answer, rules.radius, hash, projected, true);
+    this.add(this.nextOffset, rules.answer, rules.radius, hash, input, projected, true);
     this.nextOffset += frame.length;
     this.observer.onDecision?.({
       model: this.model, norm: this.norm, seq, action: rules.action, answer: rules.answer, radius: rules.radius,
@@ -348,6 +350,7 @@ export class SequentialMemory {
   private setInputLength(length: number): void {
     this.inputLength = length;
     this.index = new RegionIndex(length);
+    this.sketches = new InputSketches(length, this.norm);
     if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
   }
 
@@ -362,7 +365,7 @@ export class SequentialMemory {
       this.addOffsetOnly(offset, frame.answer, frame.radius);
     } else {
       const projected = this.index!.project(frame.input, true);
-      this.add(offset, frame.answer, frame.radius, inputHash(frame.input), projected, false);
+      this.add(offset, frame.answer, frame.radius, inputHash(frame.input), frame.input, projected, false);
     }
     this.durableCount = this.count;
   }
@@ -378,6 +381,9 @@ export class SequentialMemory {
       const answer = batch.answers[i] < 0 ? null : batch.answers[i];
       const index = this.addOffsetOnly(batch.offsets[i], answer, batch.radii[i]);
       this.addHash(batch.hashes[i], index);
+      this.sketches!.addSketch(batch.sketches.subarray(i * batch.inputLength, (i + 1) * batch.inputLength), {
+        low: batch.sketchLow[i], step: batch.sketchStep[i], error: batch.sketchError[i],
+      });
       this.index!.addEmbedding(batch.embeddings.subarray(i * width, (i + 1) * width), answer, batch.radii[i]);
     }
     this.durableCount = this.count;
@@ -397,9 +403,12 @@ export class SequentialMemory {
     return index;
   }
 
-  private add(offset: number, answer: number | null, radius: number, hash: number, projected: Float64Array, online: boolean): void {
+  private add(
+    offset: number, answer: number | null, radius: number, hash: number, input: Float32Array, projected: Float64Array, online: boolean,
+  ): void {
     const index = this.addOffsetOnly(offset, answer, radius);
     this.addHash(hash, index);
+    this.sketches!.add(input);
     this.index!.add(projected, answer, radius, online);
   }
 
@@ -447,9 +456,11 @@ export class SequentialMemory {
       const stored = this.answers[id];
       const r = stored === overridden ? override!.radius : radius;
       if (r === null) continue;
-      const d = distance(input, this.inputAt(id), this.norm);
       const R = this.radii[id];
-      if (d < reach(r, R)) out.push({ seq: id + 1, answer: stored < 0 ? null : stored, radius: R, distance: d });
+      const bound = reach(r, R);
+      if (this.sketches!.beyond(input, id, bound)) continue;
+      const d = distance(input, this.inputAt(id), this.norm);
+      if (d < bound) out.push({ seq: id + 1, answer: stored < 0 ? null : stored, radius: R, distance: d });
     }
     return out;
   }
