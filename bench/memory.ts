@@ -25,6 +25,8 @@ const SIZES = (process.env.MEMORY_BENCH_SIZES ?? '10000,100000').split(',').filt
 const BULK = Number(process.env.MEMORY_BENCH_BULK ?? 1_000_000);
 const INDEX_QUERIES = Number(process.env.MEMORY_BENCH_QUERIES ?? 1000);
 const SCAN_BUDGET_MS = Number(process.env.MEMORY_BENCH_SCAN_MS ?? 20_000);
+/** Decisions made (and stored) before timing starts: the first ones after a replay compile the decision path. */
+const WARMUP = Number(process.env.MEMORY_BENCH_WARMUP ?? 20);
 const SEED = Number(process.env.MEMORY_BENCH_SEED ?? 2024);
 const D = 784;
 const CHUNK = 65_536;
@@ -97,6 +99,11 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
       if ((e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcMs.push(e.duration);
     }
   });
+  for (let w = 0; w < WARMUP; w++) {
+    const item = stream.next();
+    const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
+    if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
+  }
   gcObserver.observe({ entryTypes: ['gc'] });
   for (let q = 0; q < INDEX_QUERIES; q++) {
     const item = stream.next();
@@ -120,7 +127,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   gcObserver.disconnect();
   return {
     phase: label,
-    stored: memory.size - INDEX_QUERIES,
+    stored: memory.size - INDEX_QUERIES - WARMUP,
     indexP50Ms: +quantile(indexMs, 0.5).toFixed(3),
     indexP99Ms: +quantile(indexMs, 0.99).toFixed(3),
     scanP50Ms: +quantile(scanMs, 0.5).toFixed(1),
@@ -128,6 +135,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     speedupP50: Math.round(quantile(scanMs, 0.5) / quantile(indexMs, 0.5)),
     meanExactCandidates: +(candidateCounts.reduce((a, b) => a + b, 0) / candidateCounts.length).toFixed(2),
     indexQueries: INDEX_QUERIES,
+    warmup: WARMUP,
     scanQueries: scanMs.length,
     misses,
     mismatches,

@@ -7,7 +7,8 @@
 // A candidate is dropped only when this bound, less a rounding margin, reaches its reach.
 import type { Norm } from './types.js';
 
-const RECORDS_PER_CHUNK = 65_536;
+/** Sketches are allocated this many records at a time (3 MB at d = 784); a replay batch of this size becomes a chunk. */
+export const RECORDS_PER_CHUNK = 4096;
 /** Relative margin for float64 rounding in the sums (each term is exact to ~1e-16). */
 const ROUNDING = 1e-9;
 
@@ -68,7 +69,26 @@ export class InputSketches {
     this.set(at, sketch);
   }
 
-  /** Appends a sketch made elsewhere (the replay worker) with quantizeInput. */
+  /**
+   * Appends `count` sketches made elsewhere (the replay worker) with quantizeInput, `bytes`
+   * holding them back to back. A whole aligned chunk is adopted without copying (the caller
+   * gives up `bytes`).
+   */
+  addSketches(count: number, bytes: Uint8Array, low: Float64Array, step: Float64Array, error: Float64Array): void {
+    const n = this.inputLength;
+    if (count === RECORDS_PER_CHUNK && this.count % RECORDS_PER_CHUNK === 0 && bytes.length === count * n) {
+      this.chunks.push(bytes);
+      for (let i = 0; i < count; i++) {
+        const at = this.count++;
+        if (at === this.low.length) this.growTables();
+        this.set(at, { low: low[i], step: step[i], error: error[i] });
+      }
+      return;
+    }
+    for (let i = 0; i < count; i++) this.addSketch(bytes.subarray(i * n, (i + 1) * n), { low: low[i], step: step[i], error: error[i] });
+  }
+
+  /** Appends a sketch made elsewhere with quantizeInput. */
   addSketch(bytes: Uint8Array, sketch: Sketch): void {
     const at = this.slot();
     this.bytesOf(at).set(bytes);
@@ -105,13 +125,15 @@ export class InputSketches {
 
   private slot(): number {
     const at = this.count++;
-    if (at === this.low.length) {
-      this.low = grow(this.low);
-      this.step = grow(this.step);
-      this.error = grow(this.error);
-    }
+    if (at === this.low.length) this.growTables();
     if (at % RECORDS_PER_CHUNK === 0) this.chunks.push(new Uint8Array(RECORDS_PER_CHUNK * this.inputLength));
     return at;
+  }
+
+  private growTables(): void {
+    this.low = grow(this.low);
+    this.step = grow(this.step);
+    this.error = grow(this.error);
   }
 
   private set(at: number, sketch: Sketch): void {

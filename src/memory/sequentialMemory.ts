@@ -14,7 +14,7 @@ import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavai
 import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
 import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
-import { InputSketches } from './inputSketches.js';
+import { InputSketches, RECORDS_PER_CHUNK } from './inputSketches.js';
 import { RegionIndex, type AnswerOverride } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
@@ -100,7 +100,7 @@ export class SequentialMemory {
     let summary: ReplaySummary;
     try {
       const inWorker = !memory.log.readOnly && log.file.osPath !== undefined && log.size() >= (options.workerReplayMinBytes ?? WORKER_REPLAY_MIN_BYTES);
-      if (inWorker) summary = await log.replayInWorker(memory.norm, (batch) => memory.loadBatch(batch));
+      if (inWorker) summary = await log.replayInWorker(memory.norm, (batch) => memory.loadBatch(batch), RECORDS_PER_CHUNK);
       else {
         let scratch: Float32Array | undefined;
         summary = await log.replay((offset, bytes, at) => {
@@ -137,12 +137,12 @@ export class SequentialMemory {
     return this.queue.size;
   }
 
-  /** Approximate RAM held per record by the index (not counting the log file). */
+  /** Approximate RAM held per record by the index and the input sketches (not counting the log file). */
   indexBytesPerRecord(): number {
     if (this.count === 0) return 0;
     const arrays = this.offsets.length * (8 + 4 + 8);
     const hashMap = this.byHash.size * 40; // V8 hash table entry with a small-integer value, approx.
-    return (arrays + hashMap + (this.index?.bytesUsed() ?? 0)) / this.count;
+    return (arrays + hashMap + (this.index?.bytesUsed() ?? 0) + (this.sketches?.bytesUsed() ?? 0)) / this.count;
   }
 
   /**
@@ -381,11 +381,9 @@ export class SequentialMemory {
       const answer = batch.answers[i] < 0 ? null : batch.answers[i];
       const index = this.addOffsetOnly(batch.offsets[i], answer, batch.radii[i]);
       this.addHash(batch.hashes[i], index);
-      this.sketches!.addSketch(batch.sketches.subarray(i * batch.inputLength, (i + 1) * batch.inputLength), {
-        low: batch.sketchLow[i], step: batch.sketchStep[i], error: batch.sketchError[i],
-      });
       this.index!.addEmbedding(batch.embeddings.subarray(i * width, (i + 1) * width), answer, batch.radii[i]);
     }
+    this.sketches!.addSketches(batch.count, batch.sketches, batch.sketchLow, batch.sketchStep, batch.sketchError);
     this.durableCount = this.count;
   }
 
