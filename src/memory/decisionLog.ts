@@ -1,5 +1,6 @@
 // The append-only log of one memory: replay on open (torn tail truncated and reported,
 // corruption before the tail refused with the byte offset), group appends, checked reads.
+import { MessageChannel } from 'node:worker_threads';
 import type { Disk, LogFile } from './disk.js';
 import type { Norm } from './types.js';
 import { LogCorruptionError } from './errors.js';
@@ -7,7 +8,7 @@ import {
   CHUNK_BYTES, FILE_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_PAYLOAD_BYTES, checkFileHeader, checkFrame, decodeFrame, fileHeader,
   type FrameFields,
 } from './logFormat.js';
-import type { FromReplayWorker, ReplayAck, ReplayBatch, ReplayEnd, ReplayWorkerData } from './replayProtocol.js';
+import type { FromProjector, ReplayAck, ReplayBatch, ReplayEnd, ReplayProjectorData, ReplayReaderData } from './replayProtocol.js';
 import { spawnModuleWorker } from '../util/moduleWorker.js';
 
 export interface TornTail {
@@ -104,21 +105,28 @@ export class DecisionLog {
   }
 
   /**
-   * The same replay with the reading, checking and projecting done by a worker thread
-   * (replayWorker.ts), batch by batch; only for logs that are real files (`file.osPath`).
+   * The same replay with the reading and checking (replayReader.ts) and the projecting and
+   * sketching (replayProjector.ts) done by two worker threads, batch by batch, in order; only for
+   * logs that are real files (`file.osPath`). `visit` indexes each batch on this thread.
    */
-  async replayInWorker(norm: Norm, visit: (batch: ReplayBatch) => void, batchRecords = 4096): Promise<ReplaySummary> {
+  async replayInWorkers(norm: Norm, visit: (batch: ReplayBatch) => void, batchRecords: number): Promise<ReplaySummary> {
     const osPath = this.file.osPath;
     if (osPath === undefined) throw new Error(`${this.path}: a worker replay needs a real file`);
-    const data: ReplayWorkerData = { path: osPath, norm, fromOffset: FILE_HEADER_BYTES, batchRecords, maxBatchesInFlight: 4 };
-    const worker = spawnModuleWorker(import.meta.url, 'replayWorker', data);
+    const channel = new MessageChannel();
+    const projectorData: ReplayProjectorData = { norm, in: channel.port2 };
+    const projector = spawnModuleWorker(import.meta.url, 'replayProjector', projectorData, [channel.port2]);
+    const readerData: ReplayReaderData = { path: osPath, fromOffset: FILE_HEADER_BYTES, batchRecords, maxBatchesInFlight: 4, out: channel.port1 };
+    const reader = spawnModuleWorker(import.meta.url, 'replayReader', readerData, [channel.port1]);
+    const workers = [reader, projector];
     let records = 0;
     let lastSeq = 0;
     try {
       const end = await new Promise<ReplayEnd>((resolve, reject) => {
-        worker.on('error', reject);
-        worker.on('exit', (code) => reject(new Error(`${this.path}: the replay worker exited (${code}) before the end`)));
-        worker.on('message', (message: FromReplayWorker) => {
+        for (const worker of workers) {
+          worker.on('error', reject);
+          worker.on('exit', (code) => reject(new Error(`${this.path}: a replay worker exited (${code}) before the end`)));
+        }
+        projector.on('message', (message: FromProjector) => {
           if (message.kind === 'end') return resolve(message);
           if (message.kind === 'failure') return reject(new Error(message.message));
           try {
@@ -134,14 +142,16 @@ export class DecisionLog {
           }
           records += message.count;
           lastSeq += message.count;
-          worker.postMessage({ kind: 'ack' } satisfies ReplayAck);
+          reader.postMessage({ kind: 'ack' } satisfies ReplayAck);
         });
       });
       const tornTail = end.damage === null ? null : await this.settleDamage(end.endOffset, end.damage);
       return { records, lastSeq, endOffset: end.endOffset, tornTail };
     } finally {
-      worker.removeAllListeners('exit');
-      await worker.terminate();
+      for (const worker of workers) {
+        worker.removeAllListeners('exit');
+        await worker.terminate();
+      }
     }
   }
 

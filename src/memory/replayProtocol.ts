@@ -1,30 +1,48 @@
+// Messages of a replay in worker threads: the reader (replayReader.ts) reads and checks the
+// frames of one log and hands batches of raw inputs to the projector (replayProjector.ts),
+// which projects and sketches them for the memory's thread, which only indexes. Order is kept
+// end to end (one reader, one projector, FIFO ports).
+import type { MessagePort } from 'node:worker_threads';
 import type { Norm } from './types.js';
 
-// Messages of the replay worker (replayWorker.ts): it reads and checks the frames of one log
-// and projects their inputs, in batches, while the memory's thread indexes earlier batches.
-
-export interface ReplayWorkerData {
+export interface ReplayReaderData {
   path: string;
-  /** The memory's norm (the error of the input sketches is measured in it). */
-  norm: Norm;
   /** Byte offset of the first frame. */
   fromOffset: number;
   batchRecords: number;
-  /** Batches posted and not yet acknowledged: the worker waits beyond this (bounded memory). */
+  /** Batches sent and not yet acknowledged by the memory's thread: the reader waits beyond this (bounded memory). */
   maxBatchesInFlight: number;
+  /** Where the batches go (the projector's port). */
+  out: MessagePort;
 }
 
-/** Records of one batch, in log order. */
-export interface ReplayBatch {
-  kind: 'batch';
+export interface ReplayProjectorData {
+  norm: Norm;
+  /** Where the reader's batches come from. */
+  in: MessagePort;
+}
+
+/** Fields of every record of a batch, in log order. */
+interface RecordFields {
   count: number;
   inputLength: number;
-  embeddingLength: number;
   offsets: Float64Array;
   seqs: Float64Array;
   answers: Int32Array;
   radii: Float64Array;
   hashes: Float64Array;
+}
+
+/** Reader -> projector: the records with their inputs (count x inputLength). */
+export interface ReadBatch extends RecordFields {
+  kind: 'read';
+  inputs: Float32Array;
+}
+
+/** Projector -> memory's thread: the records, projected and sketched. */
+export interface ReplayBatch extends RecordFields {
+  kind: 'batch';
+  embeddingLength: number;
   /** count x embeddingLength: the projection's embedding of each input (projection.ts). */
   embeddings: Float32Array;
   /** count x inputLength: the 8-bit sketch of each input, and its dequantization and error (inputSketches.ts). */
@@ -46,9 +64,10 @@ export interface ReplayFailure {
   message: string;
 }
 
-export type FromReplayWorker = ReplayBatch | ReplayEnd | ReplayFailure;
+export type FromReader = ReadBatch | ReplayEnd | ReplayFailure;
+export type FromProjector = ReplayBatch | ReplayEnd | ReplayFailure;
 
-/** The memory's thread acknowledges each batch once indexed. */
+/** The memory's thread acknowledges each batch to the reader once indexed. */
 export interface ReplayAck {
   kind: 'ack';
 }

@@ -30,7 +30,7 @@ export interface SequentialMemoryOptions {
   /** Largest number of records committed by one fsync. */
   maxGroup?: number;
   observer?: MemoryObserver;
-  /** Logs of at least this many bytes are replayed with a worker thread reading and projecting (default 64 MiB). */
+  /** Logs of at least this many bytes are replayed with worker threads reading, projecting and sketching (default 64 MiB). */
   workerReplayMinBytes?: number;
   /** Open without writing: no truncation of a torn tail, no decisions (export, verify, audit). */
   readOnly?: boolean;
@@ -100,7 +100,7 @@ export class SequentialMemory {
     let summary: ReplaySummary;
     try {
       const inWorker = !memory.log.readOnly && log.file.osPath !== undefined && log.size() >= (options.workerReplayMinBytes ?? WORKER_REPLAY_MIN_BYTES);
-      if (inWorker) summary = await log.replayInWorker(memory.norm, (batch) => memory.loadBatch(batch), RECORDS_PER_CHUNK);
+      if (inWorker) summary = await log.replayInWorkers(memory.norm, (batch) => memory.loadBatch(batch), RECORDS_PER_CHUNK);
       else {
         let scratch: Float32Array | undefined;
         summary = await log.replay((offset, bytes, at) => {
@@ -370,7 +370,7 @@ export class SequentialMemory {
     this.durableCount = this.count;
   }
 
-  /** Replay in a worker: one batch of checked, projected records. */
+  /** Replay in workers: one batch of checked, projected and sketched records. */
   private loadBatch(batch: ReplayBatch): void {
     if (this.inputLength === 0) this.setInputLength(batch.inputLength);
     if (batch.inputLength !== this.inputLength) {
