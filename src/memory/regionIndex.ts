@@ -18,7 +18,7 @@ import { ProjectionTree } from './projectionTree.js';
 export const ROTATION_SAMPLE = 4096;
 
 /** Answer key of a tree: the class index, -1 for abstain. */
-type AnswerKey = number;
+export type AnswerKey = number;
 
 function bandOf(radius: number): number {
   return radius > 0 ? Math.max(-3, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
@@ -31,11 +31,8 @@ interface Band {
   records: number[];
 }
 
-/** Regions of `answer` are searched with `radius` instead (null: not at all). */
-export interface AnswerOverride {
-  answer: number | null;
-  radius: number | null;
-}
+/** The query radius for the regions of each answer (-1: abstain); null: those regions are not searched. */
+export type RadiusByAnswer = (answer: number) => number | null;
 
 export class RegionIndex {
   private projection: BlockProjection;
@@ -90,20 +87,13 @@ export class RegionIndex {
     this.online = true;
   }
 
-  /**
-   * Record indices that may lie within reach(radius, R) of the projected query (for regions of
-   * `override.answer`, within reach(override.radius, R), or none if that radius is null).
-   */
-  candidates(projected: Float64Array, radius: number, override?: AnswerOverride): number[] {
+  /** Record indices that may lie within reach(radiusOf(answer), R) of the projected query. */
+  candidates(projected: Float64Array, radiusOf: RadiusByAnswer): number[] {
     const out: number[] = [];
     const local: number[] = [];
-    const overridden = override ? answerKey(override.answer) : null;
     for (const band of this.bands.values()) {
-      let r = radius;
-      if (band.answer === overridden) {
-        if (override!.radius === null) continue;
-        r = override!.radius;
-      }
+      const r = radiusOf(band.answer);
+      if (r === null) continue;
       local.length = 0;
       band.tree.candidates(projected, r, local);
       for (const id of local) out.push(band.records[id]);
@@ -137,6 +127,6 @@ export class RegionIndex {
   }
 }
 
-function answerKey(answer: number | null): AnswerKey {
+export function answerKey(answer: number | null): AnswerKey {
   return answer === null ? -1 : answer;
 }

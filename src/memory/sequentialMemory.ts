@@ -15,7 +15,7 @@ import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js'
 import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
 import { InputSketches, RECORDS_PER_CHUNK } from './inputSketches.js';
-import { RegionIndex, type AnswerOverride } from './regionIndex.js';
+import { RegionIndex, answerKey, type RadiusByAnswer } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
@@ -191,7 +191,7 @@ export class SequentialMemory {
   /** Indices (seq - 1) of every record with exact distance < reach(radius, R_i): for tests and benchmarks. */
   conflictCandidates(input: Float32Array, radius: number): number[] {
     if (!this.index) return [];
-    return this.exactCandidates(input, this.index.project(input), radius).map((c) => c.seq - 1);
+    return this.exactCandidates(input, this.index.project(input), () => radius).map((c) => c.seq - 1);
   }
 
   /** Waits for queued decisions, then closes the log. Every resolved decision is already fsynced. */
@@ -294,12 +294,22 @@ export class SequentialMemory {
     const projected = this.index!.project(input);
     // Regions of the proposed answer matter only if they contain x (radius 0); all others
     // within reach of the proposed radius.
-    let candidates = this.exactCandidates(input, projected, base.radius, { answer: base.answer, radius: 0 });
+    const baseKey = answerKey(base.answer);
+    let candidates = this.exactCandidates(input, projected, (a) => (a === baseKey ? 0 : base.radius));
     const examined = candidates.length;
     const plan = planDecision(base, candidates);
     if (plan.action === 'relabel' || plan.upper > base.radius) {
       // A new answer or a larger ball: cap against every other answer within the new reach.
-      candidates = this.exactCandidates(input, projected, plan.upper, { answer: plan.answer, radius: null });
+      const planKey = answerKey(plan.answer);
+      const upper = plan.upper;
+      if (upper <= base.radius) {
+        // Relabelled with a ball no larger than proposed: regions of third answers were found
+        // already; only the proposed answer's (searched with radius 0) need a new search.
+        const third = candidates.filter((c) => answerKey(c.answer) !== planKey && answerKey(c.answer) !== baseKey && c.distance < reach(upper, c.radius));
+        candidates = [...third, ...this.exactCandidates(input, projected, (a) => (a === baseKey ? upper : null))];
+      } else {
+        candidates = this.exactCandidates(input, projected, (a) => (a === planKey ? null : upper));
+      }
     }
     const rules = finishDecision(base, plan, candidates);
 
@@ -445,14 +455,13 @@ export class SequentialMemory {
     return this.unwritten.get(index) ?? this.readStored(index + 1);
   }
 
-  /** Every record with exact distance < reach(radius, R_i) (for regions of `override.answer`, reach(override.radius, R_i)). */
-  private exactCandidates(input: Float32Array, projected: Float64Array, radius: number, override?: AnswerOverride): Candidate[] {
-    const ids = this.index!.candidates(projected, radius, override);
-    const overridden = override ? (override.answer ?? -1) : null;
+  /** Every record with exact distance < reach(radiusOf(its answer), R_i). */
+  private exactCandidates(input: Float32Array, projected: Float64Array, radiusOf: RadiusByAnswer): Candidate[] {
+    const ids = this.index!.candidates(projected, radiusOf);
     const out: Candidate[] = [];
     for (const id of ids) {
       const stored = this.answers[id];
-      const r = stored === overridden ? override!.radius : radius;
+      const r = radiusOf(stored);
       if (r === null) continue;
       const R = this.radii[id];
       const bound = reach(r, R);
