@@ -160,6 +160,9 @@ async function replay(dataDir: string, probe: Probe) {
   gc();
   const after = process.memoryUsage();
   const delta = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+  // Buffers made by the replay workers and handed over are not counted in arrayBuffers: the
+  // growth of the resident set catches them (and whatever the allocator keeps).
+  const rssDelta = after.rss - before.rss;
   return {
     store,
     memory,
@@ -167,6 +170,7 @@ async function replay(dataDir: string, probe: Probe) {
       replayRecords: memory.size,
       replayS: +replayS.toFixed(1),
       measuredRamBytesPerRecord: Math.round(delta / memory.size),
+      residentGrowthBytesPerRecord: Math.round(rssDelta / memory.size),
       estimatedIndexBytesPerRecord: Math.round(memory.indexBytesPerRecord()),
       logBytesPerRecord: Math.round(statSync(memory.path).size / memory.size),
     },

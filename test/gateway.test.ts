@@ -64,8 +64,14 @@ describe('v1 certify, predict, stream and export', () => {
     expect(first.body.memory.action).toBe('none');
     expect(first.body.radius).toBeLessThanOrEqual(first.body.base.radius);
 
+    const evaluations = async () => metricValue(await (await fetch(`${gw.url}/metrics`)).text(), 'certigate_model_evaluations_total', { model: gw.model });
+    const evaluationsBefore = await evaluations();
     const again = await postJson(certifyUrl, { input: { b64: b64(image!) } });
     expect(again.status).toBe(200);
+    // Answered from the memory before any model evaluation.
+    expect(await evaluations()).toBe(evaluationsBefore);
+    expect(again.body.timingsMs.certify).toBe(0);
+    expect(again.body.timingsMs.sigma).toBe(0);
     expectContract(again.body);
     expect(again.body.id).toBeNull();
     expect(again.body.memory.action).toBe('repeat');

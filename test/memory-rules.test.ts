@@ -225,3 +225,31 @@ describe('input sketches', () => {
     }
   });
 });
+
+describe('exact repeats before evaluation', () => {
+  it('finds a durable record bit for bit, never one that is not yet durable, never a near or other-length input', async () => {
+    const memory = await openMemory('l2', 81);
+    const x = Float32Array.from({ length: 16 }, (_, i) => i / 16);
+    expect(memory.findDurableRepeat(x)).toBeNull(); // empty memory
+    const first = await memory.decide(proposal('m', 'l2', x, 3, 0.5));
+    const found = memory.findDurableRepeat(Float32Array.from(x));
+    expect(found).toMatchObject({ seq: first.seq, answer: 3, radius: first.radius, action: 'repeat', conflictSeq: first.seq });
+    expect(found?.record.seed).toBe(first.record.seed);
+    // The memory's own repeat answer agrees.
+    expect(await memory.decide(proposal('m', 'l2', x, 7, 0.1))).toMatchObject({ seq: first.seq, answer: 3, action: 'repeat' });
+    const near = Float32Array.from(x);
+    near[5] = Math.fround(near[5] + 1e-7);
+    expect(memory.findDurableRepeat(near)).toBeNull();
+    const zeroSign = Float32Array.from(x);
+    zeroSign[0] = -0; // x[0] is +0: a different bit pattern is a different input
+    expect(memory.findDurableRepeat(zeroSign)).toBeNull();
+    expect(memory.findDurableRepeat(new Float32Array(8))).toBeNull();
+    // Queued but not yet fsynced: not visible; once its decide() resolves, it is.
+    const y = Float32Array.from({ length: 16 }, (_, i) => 1 - i / 16);
+    const pending = memory.decide(proposal('m', 'l2', y, 1, 0.2));
+    expect(memory.findDurableRepeat(y)).toBeNull();
+    const decided = await pending;
+    expect(memory.findDurableRepeat(y)).toMatchObject({ seq: decided.seq, action: 'repeat' });
+    await memory.close();
+  });
+});

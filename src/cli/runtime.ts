@@ -21,6 +21,7 @@ export interface CliRuntime {
 const NO_MEMORY: DecisionMemory = {
   decide: () => { throw new Error('assertion: predict does not go through the memory'); },
   export: () => { throw new Error('assertion: predict does not go through the memory'); },
+  findRepeat: () => { throw new Error('assertion: predict does not go through the memory'); },
   close: async () => {},
 };
 

@@ -36,7 +36,8 @@ export interface ResponseContext {
   entry: ModelEntry;
   norm: Norm;
   seed: string;
-  decision: EngineDecision;
+  /** null: an exact repeat answered from the memory before any model evaluation. */
+  decision: EngineDecision | null;
   outcome: MemoryOutcome;
   memoryMs: number;
   totalMs: number;
@@ -46,7 +47,8 @@ export function buildCertifyResponse(ctx: ResponseContext): CertifyResponse {
   const { outcome, entry } = ctx;
   // A repeat answers with the stored decision: its base, sigma and seed are what an auditor replays.
   const repeat = outcome.action === 'repeat';
-  const base = repeat ? outcome.record.base : ctx.decision.base;
+  if (!repeat && !ctx.decision) throw new Error('a decision that is not a repeat needs its engine result');
+  const base = repeat ? outcome.record.base : ctx.decision!.base;
   return {
     requestId: ctx.requestId,
     id: ctx.clientId,
@@ -71,8 +73,8 @@ export function buildCertifyResponse(ctx: ResponseContext): CertifyResponse {
     memory: { seq: outcome.seq, action: outcome.action, conflictSeq: outcome.conflictSeq },
     seed: repeat ? outcome.record.seed : ctx.seed,
     timingsMs: {
-      sigma: ctx.decision.timingsMs.sigma,
-      certify: ctx.decision.timingsMs.certify,
+      sigma: ctx.decision?.timingsMs.sigma ?? 0,
+      certify: ctx.decision?.timingsMs.certify ?? 0,
       memory: ctx.memoryMs,
       total: ctx.totalMs,
     },

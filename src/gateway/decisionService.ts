@@ -6,7 +6,7 @@ import { newSeed } from '../engine/index.js';
 import type { DecisionRequest, EngineDecision } from '../engine/index.js';
 import type { LoadedManifest, ModelEntry } from '../engine/manifest.js';
 import type { Prediction } from '../engine/types.js';
-import type { Proposal } from '../memory/types.js';
+import type { MemoryOutcome, Proposal } from '../memory/types.js';
 import type { GatewayConfig } from './config.js';
 import { buildCertifyResponse, type CertifyResponse } from './decisionResponse.js';
 import type { EnginePool } from './enginePool.js';
@@ -97,7 +97,7 @@ export class DecisionService {
   }
 
   async runCertify(job: CertifyJob, requestId: string): Promise<CertifyResponse> {
-    const { config, pool, memory, metrics, logger } = this.deps;
+    const { config, pool, memory, metrics } = this.deps;
     const started = performance.now();
     const { entry, input, params } = job;
     const seed = newSeed();
@@ -109,6 +109,9 @@ export class DecisionService {
         ...(config.searchSigmaMax !== undefined ? { sigmaMax: config.searchSigmaMax } : {}),
       },
     };
+    // An exact repeat is answered from the memory (records are never removed): no model evaluation.
+    const stored = await memory.findRepeat(entry.name, params.norm, input);
+    if (stored) return this.answer(job, requestId, seed, null, stored, 0, started);
     const decision: EngineDecision = await pool.run(
       { op: 'certify', model: entry.name, input, request, seed },
       Date.now() + config.requestDeadlineMs,
@@ -120,15 +123,21 @@ export class DecisionService {
     };
     const memoryStarted = performance.now();
     const outcome = await memory.decide(proposal);
-    // Durable from here on: publish first (memory order), then measure and answer.
-    const memoryMs = performance.now() - memoryStarted;
+    return this.answer(job, requestId, seed, decision, outcome, performance.now() - memoryStarted, started);
+  }
+
+  /** The outcome is durable: publish first (memory order), then measure and answer. */
+  private answer(
+    job: CertifyJob, requestId: string, seed: string, decision: EngineDecision | null, outcome: MemoryOutcome, memoryMs: number, started: number,
+  ): CertifyResponse {
+    const { entry, params } = job;
     const response = buildCertifyResponse({
       requestId, clientId: job.clientId, entry, norm: params.norm, seed, decision, outcome,
       memoryMs, totalMs: performance.now() - started,
     });
     this.publisher?.publish(entry.name, response);
     this.observe(response, decision, memoryMs);
-    logger.info({ requestId, model: entry.name, seq: outcome.seq, action: outcome.action, answer: response.answer, radius: response.radius, sigma: response.sigma, totalMs: Math.round(response.timingsMs.total) }, 'decision');
+    this.deps.logger.info({ requestId, model: entry.name, seq: outcome.seq, action: outcome.action, answer: response.answer, radius: response.radius, sigma: response.sigma, totalMs: Math.round(response.timingsMs.total) }, 'decision');
     return response;
   }
 
@@ -165,13 +174,15 @@ export class DecisionService {
     return logits;
   }
 
-  private observe(response: CertifyResponse, decision: EngineDecision, memoryMs: number): void {
+  private observe(response: CertifyResponse, decision: EngineDecision | null, memoryMs: number): void {
     const { metrics } = this.deps;
     const model = response.model;
     const norm = response.norm;
     const action = response.memory.action;
-    metrics.stageDuration.observe({ model, stage: 'sigma' }, decision.timingsMs.sigma / 1000);
-    metrics.stageDuration.observe({ model, stage: 'certify' }, decision.timingsMs.certify / 1000);
+    if (decision) {
+      metrics.stageDuration.observe({ model, stage: 'sigma' }, decision.timingsMs.sigma / 1000);
+      metrics.stageDuration.observe({ model, stage: 'certify' }, decision.timingsMs.certify / 1000);
+    }
     metrics.stageDuration.observe({ model, stage: 'memory' }, memoryMs / 1000);
     metrics.decisions.inc({ model, norm, answer: response.label ?? (response.answer === null ? 'abstain' : String(response.answer)), action });
     if (action === 'shrink' || action === 'relabel') metrics.overlaps.inc({ model, norm, action });

@@ -57,6 +57,7 @@ export async function openFileMemory(first: MemoryContext | GatewayConfig, secon
   }
   return {
     decide: (proposal) => store.decide(proposal),
+    findRepeat: (model, norm, input) => store.findRepeat(model, norm, input),
     export: (model, norm, afterSeq) => store.export(model, { norm, after: afterSeq }) as AsyncIterable<unknown> as AsyncIterable<Record<string, unknown>>,
     close: () => store.close(),
   };

@@ -5,6 +5,8 @@ import type { MemoryOutcome, Norm, Proposal } from '../memory/types.js';
 
 export interface DecisionMemory {
   decide(proposal: Proposal): Promise<MemoryOutcome>;
+  /** The durable stored decision for exactly this input (a repeat), or null: checked before the model is evaluated. */
+  findRepeat(model: string, norm: Norm, input: Float32Array): Promise<MemoryOutcome | null>;
   /** Records of (model, norm) with seq > afterSeq, oldest first, as `memory export` lines. */
   export(model: string, norm: Norm, afterSeq: number): AsyncIterable<Record<string, unknown>>;
   /** Flushes and closes every log. */

@@ -93,6 +93,11 @@ export class MemoryStore {
     return memory.decide(proposal);
   }
 
+  /** The durable exact repeat of `input` in the memory of (model, norm), or null (see SequentialMemory.findDurableRepeat). */
+  async findRepeat(model: string, norm: Norm, input: Float32Array): Promise<MemoryOutcome | null> {
+    return (await this.memory(model, norm)).findDurableRepeat(input);
+  }
+
   /** (model, norm) pairs that have a log under the data directory. */
   async list(model?: string): Promise<{ model: string; norm: Norm }[]> {
     const models = model !== undefined ? [model] : (await this.disk.list(this.options.dataDir)).filter((m) => MODEL_NAME.test(m)).sort();

@@ -181,6 +181,20 @@ export class SequentialMemory {
     return { ...meta, input: frame.input };
   }
 
+  /**
+   * The durable record whose input is bit-for-bit `input`, as a repeat outcome, or null: lets a
+   * caller answer an exact repeat without evaluating the model. A match that is not yet durable
+   * is not returned (its decision resolves through decide() after the fsync).
+   */
+  findDurableRepeat(input: Float32Array): MemoryOutcome | null {
+    if (this.closed || this.failure || this.inputLength === 0 || input.length !== this.inputLength) return null;
+    const aligned = input.byteOffset % 4 === 0 ? input : new Float32Array(input);
+    const index = this.findRepeat(aligned, inputHash(aligned));
+    if (index === null || index >= this.durableCount) return null;
+    const record = this.readStored(index + 1);
+    return { seq: record.seq, answer: record.answer, radius: record.radius, action: 'repeat', conflictSeq: record.seq, record };
+  }
+
   /** Records with seq > afterSeq in order, read from the log. */
   async *records(afterSeq = 0): AsyncGenerator<DecisionRecord> {
     for (let seq = Math.max(1, Math.floor(afterSeq) + 1); seq <= this.durableCount; seq++) {
