@@ -13,7 +13,7 @@ import { reach } from './rules.js';
 const LEAF_MAX = 16;
 /** Points scanned linearly before they are sealed into a segment. */
 const BUFFER_MAX = 512;
-/** Deepest possible segment: splits halve the points, so 2^64 points would be needed. */
+/** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
 
 /** Points in parallel arrays: leading coordinates, embedding, radius, local id. */
@@ -213,7 +213,7 @@ function select(order: Int32Array, left: number, right: number, k: number, lead:
 }
 
 /** Unsealed points: scanned linearly. */
-class Buffer implements PointSet {
+class PointBuffer implements PointSet {
   count = 0;
   lead: Float32Array;
   embedding: Float32Array;
@@ -286,9 +286,9 @@ class Buffer implements PointSet {
 
 export class ProjectionTree {
   private segments: Segment[] = [];
-  private buffer: Buffer;
+  private buffer: PointBuffer;
   private size = 0;
-  private readonly stack = new Int32Array(STACK_DEPTH * 2);
+  private readonly stack = new Int32Array(STACK_DEPTH + 1);
   private readonly qLead: Float64Array;
   /** Leading coordinates stored per point: `leading` rounded up to a multiple of 4, zero-padded (the search loops take 4 at a time). */
   private readonly leadDims: number;
@@ -302,7 +302,7 @@ export class ProjectionTree {
     readonly leading: number,
   ) {
     this.leadDims = 4 * Math.ceil(leading / 4);
-    this.buffer = new Buffer(this.leadDims, boundDims, 64);
+    this.buffer = new PointBuffer(this.leadDims, boundDims, 64);
     this.qLead = new Float64Array(this.leadDims);
   }
 
@@ -327,7 +327,7 @@ export class ProjectionTree {
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
     this.segments = [new Segment(this.leadDims, this.boundDims, all)];
-    this.buffer = new Buffer(this.leadDims, this.boundDims, 64);
+    this.buffer = new PointBuffer(this.leadDims, this.boundDims, 64);
   }
 
   /** Recomputes the leading coordinates of every point from its stored embedding; rebuilds. */
@@ -362,7 +362,7 @@ export class ProjectionTree {
   /** The buffer becomes a segment; then segments are merged while the newer is at least half the older. */
   private seal(): void {
     this.segments.push(new Segment(this.leadDims, this.boundDims, [this.buffer]));
-    this.buffer = new Buffer(this.leadDims, this.boundDims, 64);
+    this.buffer = new PointBuffer(this.leadDims, this.boundDims, 64);
     while (this.segments.length >= 2) {
       const newer = this.segments[this.segments.length - 1];
       const older = this.segments[this.segments.length - 2];
