@@ -110,8 +110,9 @@ export class DecisionService {
       },
     };
     // An exact repeat is answered from the memory (records are never removed): no model evaluation.
+    const lookupStarted = performance.now();
     const stored = await memory.findRepeat(entry.name, params.norm, input);
-    if (stored) return this.answer(job, requestId, seed, null, stored, 0, started);
+    if (stored) return this.answer(job, requestId, seed, null, stored, performance.now() - lookupStarted, started);
     const decision: EngineDecision = await pool.run(
       { op: 'certify', model: entry.name, input, request, seed },
       Date.now() + config.requestDeadlineMs,
