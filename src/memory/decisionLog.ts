@@ -28,7 +28,6 @@ export interface ReplaySummary {
 /** Called for each valid frame in order; `bytes`/`at` locate the frame (valid only during the call). */
 export type FrameVisitor = (offset: number, bytes: Uint8Array, at: number, length: number) => void;
 
-
 export class DecisionLog {
   private constructor(
     readonly file: LogFile,
