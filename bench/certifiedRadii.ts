@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../src/datasets/fashionMnist.js';
-import { DEFAULT_MANIFEST, Engine, loadManifest, modelPath, type DecisionRequest } from '../src/engine/index.js';
+import { DEFAULT_MANIFEST, Engine, loadManifest, modelPath } from '../src/engine/index.js';
 import { normalInverseCdf } from '../src/engine/stats.js';
 import { loadGatewayConfig } from '../src/gateway/config.js';
+import { engineRequest } from '../src/gateway/decisionService.js';
 import { resolveCertifyParams } from '../src/gateway/validation.js';
 import { rng } from '../test/helpers/memory-streams.js';
 
@@ -138,14 +139,7 @@ export async function loadOrBuildPool(options: PoolOptions = DEFAULT_POOL_OPTION
   }
 
   const engine = await Engine.load(entry, file, { intraOpThreads: options.threads, batchSize: config.batchSize, executionProviders: config.executionProviders });
-  const request: DecisionRequest = {
-    n0: params.n0, n: params.n, alpha: params.alpha, sigma: params.sigma, norm: params.norm, solver: params.solver,
-    search: {
-      ...params.search,
-      ...(config.searchSigmaMin !== undefined ? { sigmaMin: config.searchSigmaMin } : {}),
-      ...(config.searchSigmaMax !== undefined ? { sigmaMax: config.searchSigmaMax } : {}),
-    },
-  };
+  const request = engineRequest(params, config);
   const test = loadFashionMnist('test');
   const images = sampleImages(options.k, options.seed);
   const entries: PoolEntry[] = [];

@@ -58,6 +58,18 @@ export interface CertifyJob {
   params: ResolvedCertifyParams;
 }
 
+/** The engine's request for resolved certify parameters (the configured sigma search range included). */
+export function engineRequest(params: ResolvedCertifyParams, config: GatewayConfig): DecisionRequest {
+  return {
+    n0: params.n0, n: params.n, alpha: params.alpha, sigma: params.sigma, norm: params.norm, solver: params.solver,
+    search: {
+      ...params.search,
+      ...(config.searchSigmaMin !== undefined ? { sigmaMin: config.searchSigmaMin } : {}),
+      ...(config.searchSigmaMax !== undefined ? { sigmaMax: config.searchSigmaMax } : {}),
+    },
+  };
+}
+
 export class DecisionService {
   private publisher: DecisionPublisher | null;
 
@@ -101,14 +113,7 @@ export class DecisionService {
     const started = performance.now();
     const { entry, input, params } = job;
     const seed = newSeed();
-    const request: DecisionRequest = {
-      n0: params.n0, n: params.n, alpha: params.alpha, sigma: params.sigma, norm: params.norm, solver: params.solver,
-      search: {
-        ...params.search,
-        ...(config.searchSigmaMin !== undefined ? { sigmaMin: config.searchSigmaMin } : {}),
-        ...(config.searchSigmaMax !== undefined ? { sigmaMax: config.searchSigmaMax } : {}),
-      },
-    };
+    const request = engineRequest(params, config);
     // An exact repeat is answered from the memory (records are never removed): no model evaluation.
     const lookupStarted = performance.now();
     const stored = await memory.findRepeat(entry.name, params.norm, input);
