@@ -253,3 +253,46 @@ describe('exact repeats before evaluation', () => {
     await memory.close();
   });
 });
+
+describe('projection tree', () => {
+  it('returns exactly the points whose two lower bounds are below reach, across buffer, segments and merges', async () => {
+    const { ProjectionTree } = await import('../src/memory/projectionTree.js');
+    const { rng, gaussian } = await import('./helpers/memory-streams.js');
+    const seed = 91;
+    const random = rng(seed);
+    const [bound, leading] = [10, 5]; // both padded inside the tree
+    const tree = new ProjectionTree(bound, leading);
+    const points: { p: Float64Array; radius: number }[] = [];
+    const f32 = (v: number) => Math.fround(v);
+    const check = (label: string) => {
+      for (let q = 0; q < 30; q++) {
+        const query = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
+        const radius = [0, 0.5, 2][q % 3];
+        const expected: number[] = [];
+        points.forEach(({ p, radius: R }, id) => {
+          const limit = reach(radius, R) ** 2;
+          let lead = 0;
+          for (let k = 0; k < leading; k++) lead += (query[bound + k] - f32(p[bound + k])) ** 2;
+          let full = 0;
+          for (let k = 0; k < bound; k++) full += (query[k] - f32(p[k])) ** 2;
+          if (lead < limit && full < limit) expected.push(id);
+        });
+        const found = tree.candidates(query, radius).sort((a, b) => a - b);
+        // The tree widens every bound by a small rounding slack: it may add points within it, never miss one.
+        expect(expected.filter((id) => !found.includes(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
+        expect(found.length - expected.length, `seed=${seed} ${label} q=${q}: extra`).toBeLessThanOrEqual(1);
+      }
+    };
+    for (const target of [300, 700, 2600, 5000]) {
+      while (points.length < target) {
+        const p = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
+        const radius = random() < 0.2 ? 0 : 2 * random();
+        points.push({ p, radius });
+        tree.add(p, radius, false);
+      }
+      check(`online at ${target}`);
+    }
+    tree.build();
+    check('after build');
+  });
+});

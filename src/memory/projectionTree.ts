@@ -3,18 +3,41 @@
 // distance in l2 and in l1, see projection.ts) is below reach(radius, R_point): no region that
 // can conflict is ever pruned.
 //
-// Points live in immutable k-d trees (segments) laid out flat in typed arrays: nodes in
-// preorder with tight boxes on the leading coordinates and the largest region radius below
-// them, leaf points stored contiguously. New points go to a small buffer that is scanned; a
-// full buffer becomes a segment, and segments of similar size are merged (the logarithmic
-// method), so each point is rebuilt O(log n) times and a query visits O(log n) segments.
+// Points live in immutable k-d trees (segments) laid out flat in the memory of a WebAssembly
+// instance of their own: nodes in preorder with tight boxes on the leading coordinates and the
+// largest region radius below them, leaf points stored contiguously; wasm/regionSearch.wat
+// searches them with SIMD. New points go to a small buffer that is scanned in JS; a full buffer
+// becomes a segment, and segments of similar size are merged (the logarithmic method), so each
+// point is rebuilt O(log n) times and a query visits O(log n) segments.
 import { reach } from './rules.js';
+import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 
 const LEAF_MAX = 16;
 /** Points scanned linearly before they are sealed into a segment. */
 const BUFFER_MAX = 512;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
+
+const WASM_PAGE_BYTES = 65_536;
+const searchModule = new WebAssembly.Module(Buffer.from(REGION_SEARCH_WASM_BASE64, 'base64'));
+
+/** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
+interface SearchKernel {
+  search(
+    L: number, E: number, radius: number, slack: number, q: number, lo: number, hi: number, maxR: number, right: number,
+    from: number, to: number, lead: number, emb: number, radii: number, stack: number, out: number,
+  ): number;
+}
+
+/** Carves 16-byte aligned regions out of one buffer. */
+class Layout {
+  bytes = 0;
+  take(bytes: number): number {
+    const at = this.bytes;
+    this.bytes += Math.ceil(bytes / 16) * 16;
+    return at;
+  }
+}
 
 /** Points in parallel arrays: leading coordinates, embedding, radius, local id. */
 interface PointSet {
@@ -33,13 +56,19 @@ class Segment implements PointSet {
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
   /** Per node (preorder): box on the leading coordinates, largest radius, right child (-1: leaf), point range. */
-  private readonly lo: Float32Array;
-  private readonly hi: Float32Array;
-  private readonly maxRadius: Float64Array;
-  private readonly right: Int32Array;
-  private readonly from: Int32Array;
-  private readonly to: Int32Array;
+  private lo: Float32Array;
+  private hi: Float32Array;
+  private maxRadius: Float64Array;
+  private right: Int32Array;
+  private from: Int32Array;
+  private to: Int32Array;
   private nodes = 0;
+  /** The search kernel and, in its memory, everything above, the query and the result (null when empty). */
+  private readonly kernel: SearchKernel | null = null;
+  private readonly memoryBytes: number = 0;
+  private readonly offsets = { q: 0, lo: 0, hi: 0, maxR: 0, right: 0, from: 0, to: 0, lead: 0, emb: 0, radii: 0, stack: 0, out: 0 };
+  private readonly query: Float64Array = new Float64Array(0);
+  private readonly out: Int32Array = new Int32Array(0);
 
   /** Builds a segment over every point of `sources`. */
   constructor(
@@ -75,9 +104,44 @@ class Segment implements PointSet {
     const order = new Int32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
     if (count > 0) this.buildNode(order, 0, count, lead, radii);
-    this.lead = new Float32Array(count * leadDims);
-    this.embedding = new Float32Array(count * boundDims);
-    this.radii = new Float64Array(count);
+    // Everything the search reads lives in the kernel's memory, sized once (it never grows, so
+    // the views below stay valid).
+    const nodes = this.nodes;
+    const layout = new Layout();
+    const o = this.offsets;
+    o.q = layout.take(8 * (leadDims + boundDims));
+    o.lo = layout.take(4 * nodes * leadDims);
+    o.hi = layout.take(4 * nodes * leadDims);
+    o.maxR = layout.take(8 * nodes);
+    o.right = layout.take(4 * nodes);
+    o.from = layout.take(4 * nodes);
+    o.to = layout.take(4 * nodes);
+    o.lead = layout.take(4 * count * leadDims);
+    o.emb = layout.take(4 * count * boundDims);
+    o.radii = layout.take(8 * count);
+    o.stack = layout.take(4 * (STACK_DEPTH + 1));
+    o.out = layout.take(4 * Math.max(1, count));
+    const pages = Math.max(1, Math.ceil(layout.bytes / WASM_PAGE_BYTES));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const buffer = memory.buffer;
+    this.memoryBytes = buffer.byteLength;
+    this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
+    this.query = new Float64Array(buffer, o.q, leadDims + boundDims);
+    this.out = new Int32Array(buffer, o.out, Math.max(1, count));
+    const moveNodes = <T extends Float32Array | Float64Array | Int32Array>(from: T, View: new (b: ArrayBuffer, at: number, n: number) => T, at: number, width: number): T => {
+      const view = new View(buffer, at, nodes * width);
+      view.set(from.subarray(0, nodes * width));
+      return view;
+    };
+    this.lo = moveNodes(this.lo, Float32Array, o.lo, leadDims);
+    this.hi = moveNodes(this.hi, Float32Array, o.hi, leadDims);
+    this.maxRadius = moveNodes(this.maxRadius, Float64Array, o.maxR, 1);
+    this.right = moveNodes(this.right, Int32Array, o.right, 1);
+    this.from = moveNodes(this.from, Int32Array, o.from, 1);
+    this.to = moveNodes(this.to, Int32Array, o.to, 1);
+    this.lead = new Float32Array(buffer, o.lead, count * leadDims);
+    this.embedding = new Float32Array(buffer, o.emb, count * boundDims);
+    this.radii = new Float64Array(buffer, o.radii, count);
     this.ids = new Int32Array(count);
     for (let j = 0; j < count; j++) {
       const i = order[j];
@@ -93,7 +157,7 @@ class Segment implements PointSet {
   }
 
   bytesUsed(): number {
-    return this.count * ((this.leadDims + this.boundDims) * 4 + 12) + this.nodes * (2 * this.leadDims * 4 + 20);
+    return this.memoryBytes + this.ids.byteLength;
   }
 
   private buildNode(order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float64Array): void {
@@ -129,57 +193,19 @@ class Segment implements PointSet {
     this.buildNode(order, mid, to, lead, radii);
   }
 
-  /** Appends to `out` the local ids of every point whose lower bound is below reach(radius, R) + slack. */
-  search(qLead: Float64Array, query: Float64Array, radius: number, slack: number, stack: Int32Array, out: number[]): void {
+  /**
+   * Appends to `out` the local ids of every point whose lower bound is below reach(radius, R) +
+   * slack; `qLead` and `qEmbedding` are the query's leading and (padded) embedding coordinates.
+   */
+  search(qLead: Float64Array, qEmbedding: Float64Array, radius: number, slack: number, out: number[]): void {
     if (this.count === 0) return;
-    const dims = this.leadDims;
-    const boundDims = this.boundDims;
-    const { lo, hi, maxRadius, right, from, to, lead, embedding, radii, ids } = this;
-    let top = 0;
-    stack[top++] = 0;
-    while (top > 0) {
-      const node = stack[--top];
-      const bound = reach(radius, maxRadius[node]) + slack;
-      const limit = bound * bound;
-      let sum = 0;
-      const base = node * dims;
-      // Gap to the box per coordinate (0 inside); the exit test every 4 coordinates.
-      for (let k = 0; k < dims && sum < limit; k += 4) {
-        const g0 = Math.max(0, lo[base + k] - qLead[k], qLead[k] - hi[base + k]);
-        const g1 = Math.max(0, lo[base + k + 1] - qLead[k + 1], qLead[k + 1] - hi[base + k + 1]);
-        const g2 = Math.max(0, lo[base + k + 2] - qLead[k + 2], qLead[k + 2] - hi[base + k + 2]);
-        const g3 = Math.max(0, lo[base + k + 3] - qLead[k + 3], qLead[k + 3] - hi[base + k + 3]);
-        sum += g0 * g0 + g1 * g1 + g2 * g2 + g3 * g3;
-      }
-      if (sum >= limit) continue;
-      const r = right[node];
-      if (r >= 0) {
-        stack[top++] = r;
-        stack[top++] = node + 1;
-        continue;
-      }
-      for (let j = from[node]; j < to[node]; j++) {
-        const b = reach(radius, radii[j]) + slack;
-        const lim = b * b;
-        let s = 0;
-        const p = j * dims;
-        for (let k = 0; k < dims && s < lim; k += 4) {
-          const g0 = qLead[k] - lead[p + k];
-          const g1 = qLead[k + 1] - lead[p + k + 1];
-          const g2 = qLead[k + 2] - lead[p + k + 2];
-          const g3 = qLead[k + 3] - lead[p + k + 3];
-          s += g0 * g0 + g1 * g1 + g2 * g2 + g3 * g3;
-        }
-        if (s >= lim) continue;
-        s = 0;
-        const e = j * boundDims;
-        for (let k = 0; k < boundDims && s < lim; k++) {
-          const gap = query[k] - embedding[e + k];
-          s += gap * gap;
-        }
-        if (s < lim) out.push(ids[j]);
-      }
-    }
+    this.query.set(qLead, 0);
+    this.query.set(qEmbedding, this.leadDims);
+    const o = this.offsets;
+    const found = this.kernel!.search(
+      this.leadDims, this.boundDims, radius, slack, o.q, o.lo, o.hi, o.maxR, o.right, o.from, o.to, o.lead, o.emb, o.radii, o.stack, o.out,
+    );
+    for (let i = 0; i < found; i++) out.push(this.ids[this.out[i]]);
   }
 }
 
@@ -236,18 +262,20 @@ class PointBuffer implements PointSet {
     return this.radii.length;
   }
 
-  push(projected: Float64Array, leading: number, radius: number, id: number): void {
+  /** Stores the point's `embedding` embedding and `leading` leading coordinates (the rest of each row stays 0). */
+  push(projected: Float64Array, embedding: number, leading: number, radius: number, id: number): void {
     if (this.count === this.capacity) this.grow();
     const j = this.count++;
     const { leadDims, boundDims } = this;
-    for (let k = 0; k < boundDims; k++) this.embedding[j * boundDims + k] = projected[k];
-    for (let k = 0; k < leading; k++) this.lead[j * leadDims + k] = projected[boundDims + k];
+    for (let k = 0; k < embedding; k++) this.embedding[j * boundDims + k] = projected[k];
+    for (let k = 0; k < leading; k++) this.lead[j * leadDims + k] = projected[embedding + k];
     this.radii[j] = radius;
     this.ids[j] = id;
     this.maxPointNorm = Math.max(this.maxPointNorm, embeddingNorm(this.embedding, j, boundDims));
   }
 
-  search(qLead: Float64Array, query: Float64Array, radius: number, slack: number, out: number[]): void {
+  search(qLead: Float64Array, qEmbedding: Float64Array, radius: number, slack: number, out: number[]): void {
+    const query = qEmbedding;
     const { leadDims, boundDims, lead, embedding, radii, ids } = this;
     for (let j = 0; j < this.count; j++) {
       const b = reach(radius, radii[j]) + slack;
@@ -288,10 +316,14 @@ export class ProjectionTree {
   private segments: Segment[] = [];
   private buffer: PointBuffer;
   private size = 0;
-  private readonly stack = new Int32Array(STACK_DEPTH + 1);
   private readonly qLead: Float64Array;
-  /** Leading coordinates stored per point: `leading` rounded up to a multiple of 4, zero-padded (the search loops take 4 at a time). */
+  private readonly qEmbedding: Float64Array;
+  /**
+   * Leading and embedding coordinates stored per point: `leading` and `boundDims` rounded up to
+   * a multiple of 4, zero-padded (the search takes 4 at a time).
+   */
   private readonly leadDims: number;
+  private readonly embeddingDims: number;
 
   /**
    * A projected point is `boundDims` embedding coordinates followed by `leading` leading ones;
@@ -302,8 +334,10 @@ export class ProjectionTree {
     readonly leading: number,
   ) {
     this.leadDims = 4 * Math.ceil(leading / 4);
-    this.buffer = new PointBuffer(this.leadDims, boundDims, 64);
+    this.embeddingDims = 4 * Math.ceil(boundDims / 4);
+    this.buffer = this.emptyBuffer();
     this.qLead = new Float64Array(this.leadDims);
+    this.qEmbedding = new Float64Array(this.embeddingDims);
   }
 
   get count(): number {
@@ -312,13 +346,13 @@ export class ProjectionTree {
 
   /** Bytes held by the segments and the buffer (for RAM-per-record reporting). */
   bytesUsed(): number {
-    return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.capacity * ((this.leadDims + this.boundDims) * 4 + 12);
+    return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.capacity * ((this.leadDims + this.embeddingDims) * 4 + 12);
   }
 
   /** Adds a point (its local id is the number of points before it); `bulk` defers sealing to build(). */
   add(projected: Float64Array, radius: number, bulk: boolean): number {
     const id = this.size++;
-    this.buffer.push(projected, this.leading, radius, id);
+    this.buffer.push(projected, this.boundDims, this.leading, radius, id);
     if (!bulk && this.buffer.count >= BUFFER_MAX) this.seal();
     return id;
   }
@@ -326,15 +360,15 @@ export class ProjectionTree {
   /** Seals everything into one segment (after a bulk load, or a change of leading coordinates). */
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
-    this.segments = [new Segment(this.leadDims, this.boundDims, all)];
-    this.buffer = new PointBuffer(this.leadDims, this.boundDims, 64);
+    this.segments = [new Segment(this.leadDims, this.embeddingDims, all)];
+    this.buffer = this.emptyBuffer();
   }
 
   /** Recomputes the leading coordinates of every point from its stored embedding; rebuilds. */
   updateLeading(compute: (embedding: Float32Array, out: Float32Array, offset: number) => void): void {
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
       for (let j = 0; j < set.count; j++) {
-        compute(set.embedding.subarray(j * this.boundDims, (j + 1) * this.boundDims), set.lead, j * this.leadDims);
+        compute(set.embedding.subarray(j * this.embeddingDims, j * this.embeddingDims + this.boundDims), set.lead, j * this.leadDims);
       }
     }
     this.build();
@@ -348,26 +382,32 @@ export class ProjectionTree {
     const boundDims = this.boundDims;
     for (let k = 0; k < this.leading; k++) this.qLead[k] = query[boundDims + k];
     let queryNorm = 0;
-    for (let k = 0; k < boundDims; k++) queryNorm += query[k] * query[k];
+    for (let k = 0; k < boundDims; k++) {
+      this.qEmbedding[k] = query[k];
+      queryNorm += query[k] * query[k];
+    }
     queryNorm = Math.sqrt(queryNorm);
     for (const s of [...this.segments, this.buffer]) {
       // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
       const slack = 1e-6 * (s.maxPointNorm + queryNorm) + 1e-9;
-      if (s instanceof Segment) s.search(this.qLead, query, radius, slack, this.stack, out);
-      else s.search(this.qLead, query, radius, slack, out);
+      s.search(this.qLead, this.qEmbedding, radius, slack, out);
     }
     return out;
   }
 
   /** The buffer becomes a segment; then segments are merged while the newer is at least half the older. */
   private seal(): void {
-    this.segments.push(new Segment(this.leadDims, this.boundDims, [this.buffer]));
-    this.buffer = new PointBuffer(this.leadDims, this.boundDims, 64);
+    this.segments.push(new Segment(this.leadDims, this.embeddingDims, [this.buffer]));
+    this.buffer = this.emptyBuffer();
     while (this.segments.length >= 2) {
       const newer = this.segments[this.segments.length - 1];
       const older = this.segments[this.segments.length - 2];
       if (2 * newer.count < older.count) break;
-      this.segments.splice(this.segments.length - 2, 2, new Segment(this.leadDims, this.boundDims, [older, newer]));
+      this.segments.splice(this.segments.length - 2, 2, new Segment(this.leadDims, this.embeddingDims, [older, newer]));
     }
+  }
+
+  private emptyBuffer(): PointBuffer {
+    return new PointBuffer(this.leadDims, this.embeddingDims, 64);
   }
 }
