@@ -63,12 +63,12 @@ class Segment implements PointSet {
   private from: Int32Array;
   private to: Int32Array;
   private nodes = 0;
-  /** The search kernel and, in its memory, everything above, the query and the result (null when empty). */
-  private readonly kernel: SearchKernel | null = null;
-  private readonly memoryBytes: number = 0;
+  /** The search kernel and, in its memory, everything above (views), the query and the result. */
+  private readonly kernel: SearchKernel;
+  private readonly memoryBytes: number;
   private readonly offsets = { q: 0, lo: 0, hi: 0, maxR: 0, right: 0, from: 0, to: 0, lead: 0, emb: 0, radii: 0, stack: 0, out: 0 };
-  private readonly query: Float64Array = new Float64Array(0);
-  private readonly out: Int32Array = new Int32Array(0);
+  private readonly query: Float64Array;
+  private readonly out: Int32Array;
 
   /** Builds a segment over every point of `sources`. */
   constructor(
@@ -202,7 +202,7 @@ class Segment implements PointSet {
     this.query.set(qLead, 0);
     this.query.set(qEmbedding, this.leadDims);
     const o = this.offsets;
-    const found = this.kernel!.search(
+    const found = this.kernel.search(
       this.leadDims, this.boundDims, radius, slack, o.q, o.lo, o.hi, o.maxR, o.right, o.from, o.to, o.lead, o.emb, o.radii, o.stack, o.out,
     );
     for (let i = 0; i < found; i++) out.push(this.ids[this.out[i]]);
