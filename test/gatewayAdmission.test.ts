@@ -1,6 +1,11 @@
 // Admission: a request still queued when its deadline passes gets 503 + Retry-After, one still
 // evaluating gets 504, neither stores anything; a stream waits for room instead of failing lines.
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MANIFEST } from '../src/engine/manifest.js';
+import { workerDataFor } from '../src/gateway/enginePool.js';
+import type { FromWorker, ToWorker } from '../src/gateway/workerProtocol.js';
+import { spawnModuleWorker } from '../src/util/moduleWorker.js';
 import { exportMemory, postJson, startTestGateway, testImages, type TestGateway } from './helpers/gatewayHarness.js';
 
 let gw: TestGateway;
@@ -26,6 +31,33 @@ describe('request deadline', () => {
     for (const r of results) expect(r.body.error.code).toBe('deadline_exceeded');
     for (const r of results.filter((x) => x.status === 503)) expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await exportMemory(gw.url, gw.model)).toEqual(before);
+  });
+});
+
+describe('engine worker', () => {
+  it('reports a task stopped by its deadline as such (the pool answers 504, not an engine failure)', async () => {
+    // The engine can see the deadline pass before the gateway's own timer fires on a busy event loop.
+    const data = workerDataFor({ models: fileURLToPath(DEFAULT_MANIFEST), intraOpThreads: 1, executionProviders: ['cpu'], batchSize: 100 }, ['fmnist-cohen-025']);
+    const worker = spawnModuleWorker(new URL('../src/gateway/enginePool.ts', import.meta.url).href, 'engineWorker', data);
+    try {
+      const messages: FromWorker[] = [];
+      const failed = new Promise<FromWorker>((resolve) => {
+        worker.on('message', (msg: FromWorker) => {
+          messages.push(msg);
+          if (msg.kind === 'ready') {
+            const input = Float32Array.from(testImages(1)[0]!);
+            const request = { n0: 10, n: 1000, alpha: 0.001, sigma: 0.25, norm: 'l2' as const, solver: 'fixed' as const, search: {} };
+            const task: ToWorker = { kind: 'task', id: 1, task: { op: 'certify', model: 'fmnist-cohen-025', input, request, seed: '0123456789abcdef0123456789abcdef' }, deadlineAtMs: Date.now() - 1 };
+            worker.postMessage(task);
+          }
+          if (msg.kind === 'failed' || msg.kind === 'done') resolve(msg);
+        });
+      });
+      const reply = await failed;
+      expect(reply, JSON.stringify(reply)).toMatchObject({ kind: 'failed', id: 1, deadline: true });
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 

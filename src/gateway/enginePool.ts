@@ -176,6 +176,8 @@ export class EnginePool {
     if (pending && pending.id === msg.id) {
       this.meanTaskMs = 0.8 * this.meanTaskMs + 0.2 * (performance.now() - pending.startedAt);
       if (msg.kind === 'done') this.settle(pending, null, msg.result);
+      // The engine can see the deadline pass before this thread's timer fires (a busy event loop).
+      else if (msg.deadline) this.settle(pending, new DeadlineError('evaluation'));
       else this.settle(pending, new GatewayError(500, 'engine_failed', `engine error: ${msg.message}`));
     }
     this.pump(slot);

@@ -2,7 +2,7 @@
 // onnxruntime-node's session.run blocks its calling thread (DESIGN 3.4), so it runs here,
 // off the gateway's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Engine, loadManifest, modelPath } from '../engine/index.js';
+import { DeadlineExceededError, Engine, loadManifest, modelPath } from '../engine/index.js';
 import type { EngineTask, EngineWorkerData, FromWorker, ToWorker } from './workerProtocol.js';
 
 const port = parentPort;
@@ -50,7 +50,7 @@ try {
         const result = await run(engines, msg.task, msg.deadlineAtMs);
         send({ kind: 'done', id: msg.id, result });
       } catch (err) {
-        send({ kind: 'failed', id: msg.id, message: (err as Error).message ?? String(err) });
+        send({ kind: 'failed', id: msg.id, message: (err as Error).message ?? String(err), deadline: err instanceof DeadlineExceededError });
       }
     });
   });

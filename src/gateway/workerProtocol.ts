@@ -27,5 +27,6 @@ export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'startFailed'; message: string }
   | { kind: 'done'; id: number; result: unknown }
-  | { kind: 'failed'; id: number; message: string }
+  /** `deadline`: the engine stopped because the task's deadline passed (a 504, not an engine failure). */
+  | { kind: 'failed'; id: number; message: string; deadline: boolean }
   | { kind: 'closed' };
