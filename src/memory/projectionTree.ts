@@ -5,18 +5,32 @@
 //
 // Points live in immutable k-d trees (segments) laid out flat in the memory of a WebAssembly
 // instance of their own: nodes in preorder with tight boxes on the leading coordinates and the
-// largest region radius below them, leaf points stored contiguously; wasm/regionSearch.wat
-// searches them with SIMD. New points go to a small buffer that is scanned in JS; a full buffer
-// becomes a segment, and segments of similar size are merged (the logarithmic method), so each
-// point is rebuilt O(log n) times and a query visits O(log n) segments.
+// largest region radius below them, leaf points stored contiguously in groups of four;
+// wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
+// leaves. New points go to a small buffer that is scanned in JS; a full buffer becomes a
+// segment, and segments of similar size are merged (the logarithmic method), so each point is
+// rebuilt O(log n) times and a query visits O(log n) segments.
 import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 
-const LEAF_MAX = 16;
+const LEAF_MAX = 32;
 /** Points scanned linearly before they are sealed into a segment. */
 const BUFFER_MAX = 512;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
+/** Leaves start at multiples of this many points: the kernel tests a group of 4 per instruction. */
+const GROUP = 4;
+/** Coordinate of the padding lanes of a partial group: its squared gap overflows to +Infinity. */
+const PADDING = 3e38;
+
+// Float32 search bounds (see Segment.search): the kernel drops a point when its float32 sum of
+// squared gaps S' >= b' * b', with b' = (radius + R) * SCALE + slack in float32. The sums of at
+// most 128 float32 terms are within a relative 1e-5 of exact, and the few operations on b' within
+// 1e-6; SCALE = 1 + 1e-4 covers both and reach()'s own relative widening (1e-9), and the slack
+// covers the float32 storage of stored points and query (absolute errors).
+const SCALE = Math.fround(1 + 1e-4);
+/** Beyond this the float32 bound could overflow: such a query takes every point of the segment. */
+const LARGEST_FLOAT32_REACH = 1e15;
 
 const WASM_PAGE_BYTES = 65_536;
 const searchModule = new WebAssembly.Module(Buffer.from(REGION_SEARCH_WASM_BASE64, 'base64'));
@@ -24,7 +38,7 @@ const searchModule = new WebAssembly.Module(Buffer.from(REGION_SEARCH_WASM_BASE6
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
 interface SearchKernel {
   search(
-    L: number, E: number, radius: number, slack: number, q: number, lo: number, hi: number, maxR: number, right: number,
+    L: number, E: number, radius: number, scale: number, slack: number, q: number, lo: number, hi: number, maxR: number, right: number,
     from: number, to: number, lead: number, emb: number, radii: number, stack: number, out: number,
   ): number;
 }
@@ -39,26 +53,39 @@ class Layout {
   }
 }
 
-/** Points in parallel arrays: leading coordinates, embedding, radius, local id. */
+/** Points: leading coordinates (read through leadAt), embedding, radius (never below the stored one), local id. */
 interface PointSet {
   count: number;
-  lead: Float32Array;
   embedding: Float32Array;
-  radii: Float64Array;
+  radii: Float32Array | Float64Array;
   ids: Int32Array;
+  maxPointNorm: number;
+  /** Leading coordinate k of point j. */
+  leadAt(j: number, k: number): number;
+}
+
+const float32Bits = new Float32Array(1);
+const float32BitsAsInt = new Uint32Array(float32Bits.buffer);
+
+/** The smallest float32 >= v (v >= 0): radii stored in float32 never shrink. */
+export function float32AtLeast(v: number): number {
+  float32Bits[0] = v;
+  if (float32Bits[0] < v) float32BitsAsInt[0]++; // the next float32 up (v >= 0)
+  return float32Bits[0];
 }
 
 class Segment implements PointSet {
   readonly count: number;
-  readonly lead: Float32Array;
   readonly embedding: Float32Array;
-  readonly radii: Float64Array;
+  readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
+  private readonly lead: Float32Array;
+  private readonly maxRadius: number;
   /** Per node (preorder): box on the leading coordinates, largest radius, right child (-1: leaf), point range. */
   private lo: Float32Array;
   private hi: Float32Array;
-  private maxRadius: Float64Array;
+  private maxRadii: Float32Array;
   private right: Int32Array;
   private from: Int32Array;
   private to: Int32Array;
@@ -67,7 +94,7 @@ class Segment implements PointSet {
   private readonly kernel: SearchKernel;
   private readonly memoryBytes: number;
   private readonly offsets = { q: 0, lo: 0, hi: 0, maxR: 0, right: 0, from: 0, to: 0, lead: 0, emb: 0, radii: 0, stack: 0, out: 0 };
-  private readonly query: Float64Array;
+  private readonly query: Float32Array;
   private readonly out: Int32Array;
 
   /** Builds a segment over every point of `sources`. */
@@ -80,45 +107,47 @@ class Segment implements PointSet {
     this.count = count;
     // Gather, then permute into leaf order while building.
     const lead = new Float32Array(count * leadDims);
-    const radii = new Float64Array(count);
+    const radii = new Float32Array(count);
     const source = new Int32Array(count); // set index
     const sourceIndex = new Int32Array(count);
     let n = 0;
     let norm = 0;
     sources.forEach((s, k) => {
-      lead.set(s.lead.subarray(0, s.count * leadDims), n * leadDims);
-      radii.set(s.radii.subarray(0, s.count), n);
       for (let i = 0; i < s.count; i++) {
+        for (let d = 0; d < leadDims; d++) lead[n * leadDims + d] = s.leadAt(i, d);
+        radii[n] = float32AtLeast(s.radii[i]);
         source[n] = k;
         sourceIndex[n++] = i;
       }
-      if (s instanceof Segment) norm = Math.max(norm, s.maxPointNorm);
+      norm = Math.max(norm, s.maxPointNorm);
     });
+    const groups = Math.ceil(count / GROUP);
     const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
     this.lo = new Float32Array(maxNodes * leadDims);
     this.hi = new Float32Array(maxNodes * leadDims);
-    this.maxRadius = new Float64Array(maxNodes);
+    this.maxRadii = new Float32Array(maxNodes);
     this.right = new Int32Array(maxNodes);
     this.from = new Int32Array(maxNodes);
     this.to = new Int32Array(maxNodes);
     const order = new Int32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
     if (count > 0) this.buildNode(order, 0, count, lead, radii);
+    this.maxRadius = count > 0 ? this.maxRadii[0] : 0;
     // Everything the search reads lives in the kernel's memory, sized once (it never grows, so
     // the views below stay valid).
     const nodes = this.nodes;
     const layout = new Layout();
     const o = this.offsets;
-    o.q = layout.take(8 * (leadDims + boundDims));
+    o.q = layout.take(4 * (leadDims + boundDims));
     o.lo = layout.take(4 * nodes * leadDims);
     o.hi = layout.take(4 * nodes * leadDims);
-    o.maxR = layout.take(8 * nodes);
+    o.maxR = layout.take(4 * nodes);
     o.right = layout.take(4 * nodes);
     o.from = layout.take(4 * nodes);
     o.to = layout.take(4 * nodes);
-    o.lead = layout.take(4 * count * leadDims);
+    o.lead = layout.take(4 * groups * GROUP * leadDims);
     o.emb = layout.take(4 * count * boundDims);
-    o.radii = layout.take(8 * count);
+    o.radii = layout.take(4 * groups * GROUP);
     o.stack = layout.take(4 * (STACK_DEPTH + 1));
     o.out = layout.take(4 * Math.max(1, count));
     const pages = Math.max(1, Math.ceil(layout.bytes / WASM_PAGE_BYTES));
@@ -126,41 +155,46 @@ class Segment implements PointSet {
     const buffer = memory.buffer;
     this.memoryBytes = buffer.byteLength;
     this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
-    this.query = new Float64Array(buffer, o.q, leadDims + boundDims);
+    this.query = new Float32Array(buffer, o.q, leadDims + boundDims);
     this.out = new Int32Array(buffer, o.out, Math.max(1, count));
-    const moveNodes = <T extends Float32Array | Float64Array | Int32Array>(from: T, View: new (b: ArrayBuffer, at: number, n: number) => T, at: number, width: number): T => {
+    const moveNodes = <T extends Float32Array | Int32Array>(from: T, View: new (b: ArrayBuffer, at: number, n: number) => T, at: number, width: number): T => {
       const view = new View(buffer, at, nodes * width);
       view.set(from.subarray(0, nodes * width));
       return view;
     };
     this.lo = moveNodes(this.lo, Float32Array, o.lo, leadDims);
     this.hi = moveNodes(this.hi, Float32Array, o.hi, leadDims);
-    this.maxRadius = moveNodes(this.maxRadius, Float64Array, o.maxR, 1);
+    this.maxRadii = moveNodes(this.maxRadii, Float32Array, o.maxR, 1);
     this.right = moveNodes(this.right, Int32Array, o.right, 1);
     this.from = moveNodes(this.from, Int32Array, o.from, 1);
     this.to = moveNodes(this.to, Int32Array, o.to, 1);
-    this.lead = new Float32Array(buffer, o.lead, count * leadDims);
+    this.lead = new Float32Array(buffer, o.lead, groups * GROUP * leadDims);
+    this.lead.fill(PADDING);
     this.embedding = new Float32Array(buffer, o.emb, count * boundDims);
-    this.radii = new Float64Array(buffer, o.radii, count);
+    this.radii = new Float32Array(buffer, o.radii, groups * GROUP);
     this.ids = new Int32Array(count);
     for (let j = 0; j < count; j++) {
       const i = order[j];
       const s = sources[source[i]];
       const at = sourceIndex[i];
-      for (let k = 0; k < leadDims; k++) this.lead[j * leadDims + k] = lead[i * leadDims + k];
+      const group = (j - (j % GROUP)) * leadDims + (j % GROUP);
+      for (let k = 0; k < leadDims; k++) this.lead[group + k * GROUP] = lead[i * leadDims + k];
       for (let k = 0; k < boundDims; k++) this.embedding[j * boundDims + k] = s.embedding[at * boundDims + k];
       this.radii[j] = radii[i];
       this.ids[j] = s.ids[at];
-      if (!(s instanceof Segment)) norm = Math.max(norm, embeddingNorm(this.embedding, j, boundDims));
     }
     this.maxPointNorm = norm;
+  }
+
+  leadAt(j: number, k: number): number {
+    return this.lead[(j - (j % GROUP)) * this.leadDims + k * GROUP + (j % GROUP)];
   }
 
   bytesUsed(): number {
     return this.memoryBytes + this.ids.byteLength;
   }
 
-  private buildNode(order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float64Array): void {
+  private buildNode(order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
     const dims = this.leadDims;
     const node = this.nodes++;
     const base = node * dims;
@@ -179,14 +213,15 @@ class Segment implements PointSet {
       const r = radii[order[j]];
       if (r > maxRadius) maxRadius = r;
     }
-    this.maxRadius[node] = maxRadius;
+    this.maxRadii[node] = maxRadius;
     this.from[node] = from;
     this.to[node] = to;
     this.right[node] = -1;
     let dim = 0;
     for (let k = 1; k < dims; k++) if (this.hi[base + k] - this.lo[base + k] > this.hi[base + dim] - this.lo[base + dim]) dim = k;
     if (to - from <= LEAF_MAX || !(this.hi[base + dim] > this.lo[base + dim])) return;
-    const mid = (from + to) >> 1;
+    // Split near the median, at a whole group, so that every leaf starts a group.
+    const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
     select(order, from, to - 1, mid, lead, dims, dim);
     this.buildNode(order, from, mid, lead, radii);
     this.right[node] = this.nodes;
@@ -195,15 +230,22 @@ class Segment implements PointSet {
 
   /**
    * Appends to `out` the local ids of every point whose lower bound is below reach(radius, R) +
-   * slack; `qLead` and `qEmbedding` are the query's leading and (padded) embedding coordinates.
+   * slack; `qLead` and `qEmbedding` are the query's leading and (padded) embedding coordinates
+   * in float32, `slack` covers their rounding and the stored points' (absolute errors).
    */
-  search(qLead: Float64Array, qEmbedding: Float64Array, radius: number, slack: number, out: number[]): void {
+  search(qLead: Float32Array, qEmbedding: Float32Array, radius: number, slack: number, out: number[]): void {
     if (this.count === 0) return;
+    const b = (radius + this.maxRadius) * SCALE + slack;
+    if (!(b < LARGEST_FLOAT32_REACH)) {
+      for (let j = 0; j < this.count; j++) out.push(this.ids[j]);
+      return;
+    }
     this.query.set(qLead, 0);
     this.query.set(qEmbedding, this.leadDims);
     const o = this.offsets;
     const found = this.kernel.search(
-      this.leadDims, this.boundDims, radius, slack, o.q, o.lo, o.hi, o.maxR, o.right, o.from, o.to, o.lead, o.emb, o.radii, o.stack, o.out,
+      this.leadDims, this.boundDims, float32AtLeast(radius), SCALE, float32AtLeast(slack),
+      o.q, o.lo, o.hi, o.maxR, o.right, o.from, o.to, o.lead, o.emb, o.radii, o.stack, o.out,
     );
     for (let i = 0; i < found; i++) out.push(this.ids[this.out[i]]);
   }
@@ -262,6 +304,10 @@ class PointBuffer implements PointSet {
     return this.radii.length;
   }
 
+  leadAt(j: number, k: number): number {
+    return this.lead[j * this.leadDims + k];
+  }
+
   /** Stores the point's `embedding` embedding and `leading` leading coordinates (the rest of each row stays 0). */
   push(projected: Float64Array, embedding: number, leading: number, radius: number, id: number): void {
     if (this.count === this.capacity) this.grow();
@@ -272,6 +318,16 @@ class PointBuffer implements PointSet {
     this.radii[j] = radius;
     this.ids[j] = id;
     this.maxPointNorm = Math.max(this.maxPointNorm, embeddingNorm(this.embedding, j, boundDims));
+  }
+
+  /** Stores a point given by its stored (padded) embedding row; leading coordinates are set by the caller. */
+  pushStored(embedding: Float32Array, radius: number, id: number): void {
+    if (this.count === this.capacity) this.grow();
+    const j = this.count++;
+    this.embedding.set(embedding, j * this.boundDims);
+    this.radii[j] = radius;
+    this.ids[j] = id;
+    this.maxPointNorm = Math.max(this.maxPointNorm, embeddingNorm(this.embedding, j, this.boundDims));
   }
 
   search(qLead: Float64Array, qEmbedding: Float64Array, radius: number, slack: number, out: number[]): void {
@@ -318,6 +374,9 @@ export class ProjectionTree {
   private size = 0;
   private readonly qLead: Float64Array;
   private readonly qEmbedding: Float64Array;
+  /** The query in float32, for the segments. */
+  private readonly qLead32: Float32Array;
+  private readonly qEmbedding32: Float32Array;
   /**
    * Leading and embedding coordinates stored per point: `leading` and `boundDims` rounded up to
    * a multiple of 4, zero-padded (the search takes 4 at a time).
@@ -338,6 +397,8 @@ export class ProjectionTree {
     this.buffer = this.emptyBuffer();
     this.qLead = new Float64Array(this.leadDims);
     this.qEmbedding = new Float64Array(this.embeddingDims);
+    this.qLead32 = new Float32Array(this.leadDims);
+    this.qEmbedding32 = new Float32Array(this.embeddingDims);
   }
 
   get count(): number {
@@ -366,12 +427,17 @@ export class ProjectionTree {
 
   /** Recomputes the leading coordinates of every point from its stored embedding; rebuilds. */
   updateLeading(compute: (embedding: Float32Array, out: Float32Array, offset: number) => void): void {
+    const all = new PointBuffer(this.leadDims, this.embeddingDims, Math.max(1, this.size));
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
       for (let j = 0; j < set.count; j++) {
-        compute(set.embedding.subarray(j * this.embeddingDims, j * this.embeddingDims + this.boundDims), set.lead, j * this.leadDims);
+        const embedding = set.embedding.subarray(j * this.embeddingDims, (j + 1) * this.embeddingDims);
+        const at = all.count;
+        all.pushStored(embedding, set.radii[j], set.ids[j]);
+        compute(embedding.subarray(0, this.boundDims), all.lead, at * this.leadDims);
       }
     }
-    this.build();
+    this.segments = [new Segment(this.leadDims, this.embeddingDims, [all])];
+    this.buffer = this.emptyBuffer();
   }
 
   /**
@@ -380,18 +446,30 @@ export class ProjectionTree {
    */
   candidates(query: Float64Array, radius: number, out: number[] = []): number[] {
     const boundDims = this.boundDims;
-    for (let k = 0; k < this.leading; k++) this.qLead[k] = query[boundDims + k];
+    // The segments search in float32: the rounding of the query (its own distance to the
+    // float32 copy, an exact bound by the triangle inequality) widens their bound.
+    let rounding = 0;
+    for (let k = 0; k < this.leading; k++) {
+      const v = query[boundDims + k];
+      this.qLead[k] = v;
+      this.qLead32[k] = v;
+      rounding += (v - this.qLead32[k]) ** 2;
+    }
     let queryNorm = 0;
+    let embeddingRounding = 0;
     for (let k = 0; k < boundDims; k++) {
-      this.qEmbedding[k] = query[k];
-      queryNorm += query[k] * query[k];
+      const v = query[k];
+      this.qEmbedding[k] = v;
+      this.qEmbedding32[k] = v;
+      queryNorm += v * v;
+      embeddingRounding += (v - this.qEmbedding32[k]) ** 2;
     }
     queryNorm = Math.sqrt(queryNorm);
-    for (const s of [...this.segments, this.buffer]) {
-      // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
-      const slack = 1e-6 * (s.maxPointNorm + queryNorm) + 1e-9;
-      s.search(this.qLead, this.qEmbedding, radius, slack, out);
-    }
+    const queryRounding = 2 * Math.sqrt(Math.max(rounding, embeddingRounding));
+    // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
+    const slackOf = (s: PointSet) => 1e-6 * (s.maxPointNorm + queryNorm) + 1e-9;
+    for (const s of this.segments) s.search(this.qLead32, this.qEmbedding32, radius, slackOf(s) + queryRounding, out);
+    this.buffer.search(this.qLead, this.qEmbedding, radius, slackOf(this.buffer), out);
     return out;
   }
 
