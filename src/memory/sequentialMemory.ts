@@ -472,6 +472,7 @@ export class SequentialMemory {
   /** Every record with exact distance < reach(radiusOf(its answer), R_i). */
   private exactCandidates(input: Float32Array, projected: Float64Array, radiusOf: RadiusByAnswer): Candidate[] {
     const ids = this.index!.candidates(projected, radiusOf);
+    const sketches = this.sketches!.query(input);
     const out: Candidate[] = [];
     for (const id of ids) {
       const stored = this.answers[id];
@@ -479,7 +480,7 @@ export class SequentialMemory {
       if (r === null) continue;
       const R = this.radii[id];
       const bound = reach(r, R);
-      if (this.sketches!.beyond(input, id, bound)) continue;
+      if (sketches.beyond(id, bound)) continue;
       const d = distance(input, this.inputAt(id), this.norm);
       if (d < bound) out.push({ seq: id + 1, answer: stored < 0 ? null : stored, radius: R, distance: d });
     }
