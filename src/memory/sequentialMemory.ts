@@ -306,18 +306,21 @@ export class SequentialMemory {
 
     const base = { answer: proposal.base.answer, radius: proposal.base.answer === null ? 0 : proposal.base.radius };
     const projected = this.index!.project(input);
-    // Regions of the proposed answer matter only if they contain x (radius 0); all others
-    // within reach of the proposed radius.
+    // Regions of the proposed answer matter only if they contain x (radius 0). They are searched
+    // first: one that holds x deep inside enlarges the ball (DESIGN 2), and then the other
+    // answers are searched once, with the enlarged radius, rather than twice.
     const baseKey = answerKey(base.answer);
-    let candidates = this.exactCandidates(input, projected, (a) => (a === baseKey ? 0 : base.radius));
+    const own = this.exactCandidates(input, projected, (a) => (a === baseKey ? 0 : null));
+    const searched = planDecision(base, own).upper;
+    let candidates = [...own, ...this.exactCandidates(input, projected, (a) => (a === baseKey ? null : searched))];
     const examined = candidates.length;
     const plan = planDecision(base, candidates);
-    if (plan.action === 'relabel' || plan.upper > base.radius) {
+    if (plan.action === 'relabel' || plan.upper > searched) {
       // A new answer or a larger ball: cap against every other answer within the new reach.
       const planKey = answerKey(plan.answer);
       const upper = plan.upper;
-      if (upper <= base.radius) {
-        // Relabelled with a ball no larger than proposed: regions of third answers were found
+      if (upper <= searched) {
+        // Relabelled with a ball no larger than searched: regions of third answers were found
         // already; only the proposed answer's (searched with radius 0) need a new search.
         const third = candidates.filter((c) => answerKey(c.answer) !== planKey && answerKey(c.answer) !== baseKey && c.distance < reach(upper, c.radius));
         candidates = [...third, ...this.exactCandidates(input, projected, (a) => (a === baseKey ? upper : null))];
