@@ -38,8 +38,8 @@ const searchModule = new WebAssembly.Module(Buffer.from(REGION_SEARCH_WASM_BASE6
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
 interface SearchKernel {
   search(
-    L: number, E: number, radius: number, scale: number, slack: number, q: number, lo: number, hi: number, maxR: number, right: number,
-    from: number, to: number, lead: number, emb: number, radii: number, stack: number, out: number,
+    L: number, E: number, radius: number, scale: number, slack: number, q: number, nodes: number, lead: number, emb: number, radii: number,
+    stack: number, out: number,
   ): number;
 }
 
@@ -74,6 +74,16 @@ export function float32AtLeast(v: number): number {
   return float32Bits[0];
 }
 
+/** Per node (preorder), while building: box on the leading coordinates, largest radius, right child (-1: leaf), point range. */
+interface NodeTable {
+  lo: Float32Array;
+  hi: Float32Array;
+  maxRadii: Float32Array;
+  right: Int32Array;
+  from: Int32Array;
+  to: Int32Array;
+}
+
 class Segment implements PointSet {
   readonly count: number;
   readonly embedding: Float32Array;
@@ -82,18 +92,11 @@ class Segment implements PointSet {
   readonly maxPointNorm: number;
   private readonly lead: Float32Array;
   private readonly maxRadius: number;
-  /** Per node (preorder): box on the leading coordinates, largest radius, right child (-1: leaf), point range. */
-  private lo: Float32Array;
-  private hi: Float32Array;
-  private maxRadii: Float32Array;
-  private right: Int32Array;
-  private from: Int32Array;
-  private to: Int32Array;
   private nodes = 0;
   /** The search kernel and, in its memory, everything above (views), the query and the result. */
   private readonly kernel: SearchKernel;
   private readonly memoryBytes: number;
-  private readonly offsets = { q: 0, lo: 0, hi: 0, maxR: 0, right: 0, from: 0, to: 0, lead: 0, emb: 0, radii: 0, stack: 0, out: 0 };
+  private readonly offsets = { q: 0, nodes: 0, lead: 0, emb: 0, radii: 0, stack: 0, out: 0 };
   private readonly query: Float32Array;
   private readonly out: Int32Array;
 
@@ -123,28 +126,26 @@ class Segment implements PointSet {
     });
     const groups = Math.ceil(count / GROUP);
     const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
-    this.lo = new Float32Array(maxNodes * leadDims);
-    this.hi = new Float32Array(maxNodes * leadDims);
-    this.maxRadii = new Float32Array(maxNodes);
-    this.right = new Int32Array(maxNodes);
-    this.from = new Int32Array(maxNodes);
-    this.to = new Int32Array(maxNodes);
+    const table: NodeTable = {
+      lo: new Float32Array(maxNodes * leadDims),
+      hi: new Float32Array(maxNodes * leadDims),
+      maxRadii: new Float32Array(maxNodes),
+      right: new Int32Array(maxNodes),
+      from: new Int32Array(maxNodes),
+      to: new Int32Array(maxNodes),
+    };
     const order = new Int32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
-    if (count > 0) this.buildNode(order, 0, count, lead, radii);
-    this.maxRadius = count > 0 ? this.maxRadii[0] : 0;
+    if (count > 0) this.buildNode(table, order, 0, count, lead, radii);
+    this.maxRadius = count > 0 ? table.maxRadii[0] : 0;
     // Everything the search reads lives in the kernel's memory, sized once (it never grows, so
     // the views below stay valid).
     const nodes = this.nodes;
     const layout = new Layout();
     const o = this.offsets;
     o.q = layout.take(4 * (leadDims + boundDims));
-    o.lo = layout.take(4 * nodes * leadDims);
-    o.hi = layout.take(4 * nodes * leadDims);
-    o.maxR = layout.take(4 * nodes);
-    o.right = layout.take(4 * nodes);
-    o.from = layout.take(4 * nodes);
-    o.to = layout.take(4 * nodes);
+    const nodeBytes = 16 + 8 * leadDims;
+    o.nodes = layout.take(nodeBytes * nodes);
     o.lead = layout.take(4 * groups * GROUP * leadDims);
     o.emb = layout.take(4 * count * boundDims);
     o.radii = layout.take(4 * groups * GROUP);
@@ -157,17 +158,21 @@ class Segment implements PointSet {
     this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
     this.query = new Float32Array(buffer, o.q, leadDims + boundDims);
     this.out = new Int32Array(buffer, o.out, Math.max(1, count));
-    const moveNodes = <T extends Float32Array | Int32Array>(from: T, View: new (b: ArrayBuffer, at: number, n: number) => T, at: number, width: number): T => {
-      const view = new View(buffer, at, nodes * width);
-      view.set(from.subarray(0, nodes * width));
-      return view;
-    };
-    this.lo = moveNodes(this.lo, Float32Array, o.lo, leadDims);
-    this.hi = moveNodes(this.hi, Float32Array, o.hi, leadDims);
-    this.maxRadii = moveNodes(this.maxRadii, Float32Array, o.maxR, 1);
-    this.right = moveNodes(this.right, Int32Array, o.right, 1);
-    this.from = moveNodes(this.from, Int32Array, o.from, 1);
-    this.to = moveNodes(this.to, Int32Array, o.to, 1);
+    // Node records (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4.
+    const nodeFloats = new Float32Array(buffer, o.nodes, (nodeBytes / 4) * nodes);
+    const nodeInts = new Int32Array(buffer, o.nodes, (nodeBytes / 4) * nodes);
+    for (let node = 0; node < nodes; node++) {
+      const at = (nodeBytes / 4) * node;
+      nodeFloats[at] = table.maxRadii[node];
+      nodeInts[at + 1] = table.right[node];
+      nodeInts[at + 2] = table.from[node];
+      nodeInts[at + 3] = table.to[node];
+      for (let k = 0; k < leadDims; k++) {
+        const block = at + 4 + 8 * (k >> 2) + (k & 3);
+        nodeFloats[block] = table.lo[node * leadDims + k];
+        nodeFloats[block + 4] = table.hi[node * leadDims + k];
+      }
+    }
     this.lead = new Float32Array(buffer, o.lead, groups * GROUP * leadDims);
     this.lead.fill(PADDING);
     this.embedding = new Float32Array(buffer, o.emb, count * boundDims);
@@ -194,38 +199,38 @@ class Segment implements PointSet {
     return this.memoryBytes + this.ids.byteLength;
   }
 
-  private buildNode(order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
+  private buildNode(table: NodeTable, order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
     const dims = this.leadDims;
     const node = this.nodes++;
     const base = node * dims;
     let maxRadius = 0;
     for (let k = 0; k < dims; k++) {
-      this.lo[base + k] = Infinity;
-      this.hi[base + k] = -Infinity;
+      table.lo[base + k] = Infinity;
+      table.hi[base + k] = -Infinity;
     }
     for (let j = from; j < to; j++) {
       const p = order[j] * dims;
       for (let k = 0; k < dims; k++) {
         const v = lead[p + k];
-        if (v < this.lo[base + k]) this.lo[base + k] = v;
-        if (v > this.hi[base + k]) this.hi[base + k] = v;
+        if (v < table.lo[base + k]) table.lo[base + k] = v;
+        if (v > table.hi[base + k]) table.hi[base + k] = v;
       }
       const r = radii[order[j]];
       if (r > maxRadius) maxRadius = r;
     }
-    this.maxRadii[node] = maxRadius;
-    this.from[node] = from;
-    this.to[node] = to;
-    this.right[node] = -1;
+    table.maxRadii[node] = maxRadius;
+    table.from[node] = from;
+    table.to[node] = to;
+    table.right[node] = -1;
     let dim = 0;
-    for (let k = 1; k < dims; k++) if (this.hi[base + k] - this.lo[base + k] > this.hi[base + dim] - this.lo[base + dim]) dim = k;
-    if (to - from <= LEAF_MAX || !(this.hi[base + dim] > this.lo[base + dim])) return;
+    for (let k = 1; k < dims; k++) if (table.hi[base + k] - table.lo[base + k] > table.hi[base + dim] - table.lo[base + dim]) dim = k;
+    if (to - from <= LEAF_MAX || !(table.hi[base + dim] > table.lo[base + dim])) return;
     // Split near the median, at a whole group, so that every leaf starts a group.
     const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
     select(order, from, to - 1, mid, lead, dims, dim);
-    this.buildNode(order, from, mid, lead, radii);
-    this.right[node] = this.nodes;
-    this.buildNode(order, mid, to, lead, radii);
+    this.buildNode(table, order, from, mid, lead, radii);
+    table.right[node] = this.nodes;
+    this.buildNode(table, order, mid, to, lead, radii);
   }
 
   /**
@@ -245,7 +250,7 @@ class Segment implements PointSet {
     const o = this.offsets;
     const found = this.kernel.search(
       this.leadDims, this.boundDims, float32AtLeast(radius), SCALE, float32AtLeast(slack),
-      o.q, o.lo, o.hi, o.maxR, o.right, o.from, o.to, o.lead, o.emb, o.radii, o.stack, o.out,
+      o.q, o.nodes, o.lead, o.emb, o.radii, o.stack, o.out,
     );
     for (let i = 0; i < found; i++) out.push(this.ids[this.out[i]]);
   }
