@@ -101,10 +101,10 @@ describe('input sketches', () => {
     expect(checked).toBeGreaterThan(200);
   });
 
-  it('store records across banks, chunk growth and replay batches, and reload the query in every bank', () => {
+  // n = 20 pads each record to 32 bytes; n = 32 needs no padding (batches are copied a run at a time).
+  it.each([20, 32])('store records across banks, chunk growth and replay batches, and reload the query in every bank (n = %i)', (n) => {
     const seed = 7401;
     const random = rng(seed);
-    const n = 20;
     const image = kinds(random).image;
     // Banks of 1.5 chunks: the second chunk of each bank is a partial one.
     const perBank = RECORDS_PER_CHUNK + RECORDS_PER_CHUNK / 2;
@@ -124,18 +124,21 @@ describe('input sketches', () => {
     }
     for (const count of [RECORDS_PER_CHUNK, 1234, RECORDS_PER_CHUNK]) {
       const bytes = new Uint8Array(count * n);
-      const low = new Float64Array(count);
-      const step = new Float64Array(count);
-      const error = new Float64Array(count);
+      const columns = {
+        low: new Float64Array(count), step: new Float64Array(count), error: new Float64Array(count),
+        codeSum: new Float64Array(count), codeSquares: new Float64Array(count),
+      };
       for (let i = 0; i < count; i++) {
         const y = image(n);
         const sketch = quantizeInput(y, bytes.subarray(i * n, (i + 1) * n), 'l2');
-        low[i] = sketch.low;
-        step[i] = sketch.step;
-        error[i] = sketch.error;
+        columns.low[i] = sketch.low;
+        columns.step[i] = sketch.step;
+        columns.error[i] = sketch.error;
+        columns.codeSum[i] = sketch.codeSum;
+        columns.codeSquares[i] = sketch.codeSquares;
         remember(y);
       }
-      sketches.addSketches(count, bytes, low, step, error);
+      sketches.addSketches(count, bytes, columns);
     }
     const before = sketches.bytesUsed();
     expect(sketches.size).toBe(stored.length);
@@ -190,7 +193,7 @@ describe('input sketches', () => {
   it('reject inputs and sketches of the wrong length', () => {
     const sketches = new InputSketches(8, 'l2');
     expect(() => sketches.query(new Float32Array(7))).toThrow(/length/);
-    expect(() => sketches.addSketch(new Uint8Array(9), { low: 0, step: 0, error: 0 })).toThrow(/bytes/);
+    expect(() => sketches.addSketch(new Uint8Array(9), { low: 0, step: 0, error: 0, codeSum: 0, codeSquares: 0 })).toThrow(/bytes/);
     expect(() => new InputSketches(8, 'l2', { recordsPerBank: 0 })).toThrow(/recordsPerBank/);
   });
 });

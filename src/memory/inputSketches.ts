@@ -53,6 +53,18 @@ export interface Sketch {
   low: number;
   step: number;
   error: number;
+  /** Sum of the codes and of their squares (Q1, Q2 of the l2 bound). */
+  codeSum: number;
+  codeSquares: number;
+}
+
+/** The Sketch fields of a batch of records (a replay batch), one array per field. */
+export interface SketchColumns {
+  low: Float64Array;
+  step: Float64Array;
+  error: Float64Array;
+  codeSum: Float64Array;
+  codeSquares: Float64Array;
 }
 
 export interface InputSketchesOptions {
@@ -75,13 +87,17 @@ export function quantizeInput(input: Float32Array, out: Uint8Array, norm: Norm):
   // Any code is sound: the error is measured against what the stored code decodes to.
   const l2 = norm === 'l2';
   let error = 0;
+  let codeSum = 0;
+  let codeSquares = 0;
   for (let k = 0; k < input.length; k++) {
     const q = Math.min(255, ((input[k] - low) * inverse + 0.5) | 0);
     out[k] = q;
+    codeSum += q;
+    codeSquares += q * q;
     const e = input[k] - (low + q * step);
     error += l2 ? e * e : Math.abs(e);
   }
-  return { low, step, error: l2 ? Math.sqrt(error) : error };
+  return { low, step, error: l2 ? Math.sqrt(error) : error, codeSum, codeSquares };
 }
 
 /** One WebAssembly memory and instance: the query's codes, then records at a stride of `stride` bytes. */
@@ -156,27 +172,49 @@ export class InputSketches {
   /** Sketches and appends the input of the next record. */
   add(input: Float32Array): void {
     const at = this.slot();
-    const bytes = this.bytesOf(at);
-    this.set(at, quantizeInput(input, bytes, this.norm), bytes);
+    this.set(at, quantizeInput(input, this.bytesOf(at), this.norm));
   }
 
   /**
    * Appends `count` sketches made elsewhere (the replay worker) with quantizeInput, `bytes`
-   * holding them back to back. They are copied into the banks (the kernel reads only its own
-   * memory, at a padded stride).
+   * holding their codes back to back and `columns` their numbers. The codes are copied into the
+   * banks (the kernel reads only its own memory), a run of records at a time.
    */
-  addSketches(count: number, bytes: Uint8Array, low: Float64Array, step: Float64Array, error: Float64Array): void {
+  addSketches(count: number, bytes: Uint8Array, columns: SketchColumns): void {
     const n = this.inputLength;
-    for (let i = 0; i < count; i++) this.addSketch(bytes.subarray(i * n, (i + 1) * n), { low: low[i], step: step[i], error: error[i] });
+    if (bytes.length !== count * n) throw new Error(`${bytes.length} sketch bytes for ${count} records of ${n}`);
+    for (let i = 0; i < count; ) {
+      const first = this.slot();
+      const bank = this.bankOf(first);
+      const inBank = first - Math.floor(first / this.recordsPerBank) * this.recordsPerBank;
+      // Records that fit in the bank's room without growing it: slot() only counts them.
+      let run = 1;
+      while (i + run < count && inBank + run < bank.allocated) {
+        this.slot();
+        run++;
+      }
+      const offset = this.offsetOf(first);
+      if (this.stride === n) bank.bytes.set(bytes.subarray(i * n, (i + run) * n), offset);
+      else for (let k = 0; k < run; k++) bank.bytes.set(bytes.subarray((i + k) * n, (i + k + 1) * n), offset + k * this.stride);
+      const m = this.meta;
+      for (let k = 0; k < run; k++) {
+        const at = (first + k) * META;
+        m[at] = columns.low[i + k];
+        m[at + 1] = columns.step[i + k];
+        m[at + 2] = columns.error[i + k];
+        m[at + 3] = columns.codeSum[i + k];
+        m[at + 4] = columns.codeSquares[i + k];
+      }
+      i += run;
+    }
   }
 
   /** Appends a sketch made elsewhere with quantizeInput. */
   addSketch(bytes: Uint8Array, sketch: Sketch): void {
     if (bytes.length !== this.inputLength) throw new Error(`sketch of ${bytes.length} bytes, expected ${this.inputLength}`);
     const at = this.slot();
-    const stored = this.bytesOf(at);
-    stored.set(bytes);
-    this.set(at, sketch, stored);
+    this.bytesOf(at).set(bytes);
+    this.set(at, sketch);
   }
 
   /** Prepares the bounds of every record to `x` (once per decision); the result is valid until the next call. */
@@ -221,19 +259,13 @@ export class InputSketches {
     return at;
   }
 
-  private set(at: number, sketch: Sketch, codes: Uint8Array): void {
-    let q1 = 0;
-    let q2 = 0;
-    for (let k = 0; k < codes.length; k++) {
-      q1 += codes[k];
-      q2 += codes[k] * codes[k];
-    }
+  private set(at: number, sketch: Sketch): void {
     const m = this.meta;
     m[at * META] = sketch.low;
     m[at * META + 1] = sketch.step;
     m[at * META + 2] = sketch.error;
-    m[at * META + 3] = q1;
-    m[at * META + 4] = q2;
+    m[at * META + 3] = sketch.codeSum;
+    m[at * META + 4] = sketch.codeSquares;
   }
 
   private bytesOf(index: number): Uint8Array {

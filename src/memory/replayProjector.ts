@@ -21,16 +21,23 @@ function projectBatch(read: ReadBatch): ReplayBatch {
   const batch: ReplayBatch = {
     kind: 'batch', count, inputLength: n, offsets: read.offsets, seqs: read.seqs, answers: read.answers, radii: read.radii, hashes: read.hashes,
     embeddingLength: width, embeddings: new Float32Array(count * width),
-    sketches: new Uint8Array(count * n), sketchLow: new Float64Array(count), sketchStep: new Float64Array(count), sketchError: new Float64Array(count),
+    sketches: new Uint8Array(count * n),
+    sketchColumns: {
+      low: new Float64Array(count), step: new Float64Array(count), error: new Float64Array(count),
+      codeSum: new Float64Array(count), codeSquares: new Float64Array(count),
+    },
   };
+  const columns = batch.sketchColumns;
   for (let i = 0; i < count; i++) {
     const input = read.inputs.subarray(i * n, (i + 1) * n);
     project(projection, input, point);
     for (let k = 0; k < width; k++) batch.embeddings[i * width + k] = point[k];
     const sketch = quantizeInput(input, batch.sketches.subarray(i * n, (i + 1) * n), data.norm);
-    batch.sketchLow[i] = sketch.low;
-    batch.sketchStep[i] = sketch.step;
-    batch.sketchError[i] = sketch.error;
+    columns.low[i] = sketch.low;
+    columns.step[i] = sketch.step;
+    columns.error[i] = sketch.error;
+    columns.codeSum[i] = sketch.codeSum;
+    columns.codeSquares[i] = sketch.codeSquares;
   }
   return batch;
 }
@@ -43,7 +50,8 @@ data.in.on('message', (message: FromReader) => {
     try {
       const b = projectBatch(message);
       out = b;
-      transfer = [b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.embeddings, b.sketches, b.sketchLow, b.sketchStep, b.sketchError]
+      const c = b.sketchColumns;
+      transfer = [b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.embeddings, b.sketches, c.low, c.step, c.error, c.codeSum, c.codeSquares]
         .map((a) => a.buffer as ArrayBuffer);
     } catch (error) {
       out = { kind: 'failure', message: (error as Error).message };

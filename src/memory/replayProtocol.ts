@@ -3,6 +3,7 @@
 // which projects and sketches them for the memory's thread, which only indexes. Order is kept
 // end to end (one reader, one projector, FIFO ports).
 import type { MessagePort } from 'node:worker_threads';
+import type { SketchColumns } from './inputSketches.js';
 import type { Norm } from './types.js';
 
 export interface ReplayReaderData {
@@ -45,11 +46,9 @@ export interface ReplayBatch extends RecordFields {
   embeddingLength: number;
   /** count x embeddingLength: the projection's embedding of each input (projection.ts). */
   embeddings: Float32Array;
-  /** count x inputLength: the 8-bit sketch of each input, and its dequantization and error (inputSketches.ts). */
+  /** count x inputLength: the 8-bit sketch of each input, and its numbers (inputSketches.ts). */
   sketches: Uint8Array;
-  sketchLow: Float64Array;
-  sketchStep: Float64Array;
-  sketchError: Float64Array;
+  sketchColumns: SketchColumns;
 }
 
 /** The frames end at `endOffset`: the file's end, or the first damaged frame (`damage`). */

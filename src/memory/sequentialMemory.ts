@@ -17,6 +17,7 @@ import type { ReplayBatch } from './replayProtocol.js';
 import { InputSketches, RECORDS_PER_CHUNK } from './inputSketches.js';
 import { RegionIndex, answerKey, type RadiusByAnswer } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
+import { HashIndex } from './hashIndex.js';
 import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
 
@@ -64,9 +65,8 @@ export class SequentialMemory {
   private answers = new Int32Array(1024);
   private radii = new Float64Array(1024);
   private count = 0;
-  /** Hash of the input bits -> first record index; further records with that hash in `collisions`. */
-  private readonly byHash = new Map<number, number>();
-  private readonly collisions = new Map<number, number[]>();
+  /** Record indices by the hash of their input bits (exact repeats). */
+  private readonly byHash = new HashIndex();
   /** Records of the current group, not yet durable (index -> record). */
   private readonly unwritten = new Map<number, DecisionRecord>();
   /** Records 1..durableCount are fsynced: only those are readable from outside. */
@@ -141,8 +141,7 @@ export class SequentialMemory {
   indexBytesPerRecord(): number {
     if (this.count === 0) return 0;
     const arrays = this.offsets.length * (8 + 4 + 8);
-    const hashMap = this.byHash.size * 40; // V8 hash table entry with a small-integer value, approx.
-    return (arrays + hashMap + (this.index?.bytesUsed() ?? 0) + (this.sketches?.bytesUsed() ?? 0)) / this.count;
+    return (arrays + this.byHash.bytesUsed() + (this.index?.bytesUsed() ?? 0) + (this.sketches?.bytesUsed() ?? 0)) / this.count;
   }
 
   /**
@@ -410,7 +409,7 @@ export class SequentialMemory {
       this.addHash(batch.hashes[i], index);
       this.index!.addEmbedding(batch.embeddings.subarray(i * width, (i + 1) * width), answer, batch.radii[i]);
     }
-    this.sketches!.addSketches(batch.count, batch.sketches, batch.sketchLow, batch.sketchStep, batch.sketchError);
+    this.sketches!.addSketches(batch.count, batch.sketches, batch.sketchColumns);
     this.durableCount = this.count;
   }
 
@@ -438,22 +437,11 @@ export class SequentialMemory {
   }
 
   private addHash(hash: number, index: number): void {
-    const first = this.byHash.get(hash);
-    if (first === undefined) this.byHash.set(hash, index);
-    else {
-      const list = this.collisions.get(hash) ?? [];
-      list.push(index);
-      this.collisions.set(hash, list);
-    }
+    this.byHash.add(hash, index);
   }
 
   private findRepeat(input: Float32Array, hash: number): number | null {
-    const first = this.byHash.get(hash);
-    if (first === undefined) return null;
-    for (const index of [first, ...(this.collisions.get(hash) ?? [])]) {
-      if (sameBits(this.inputAt(index), input)) return index;
-    }
-    return null;
+    return this.byHash.find(hash, (index) => sameBits(this.inputAt(index), input));
   }
 
   /** The stored input of record `index`: valid until the next call (it is read into one reused buffer). */
