@@ -223,7 +223,7 @@ describe('exact repeats before evaluation', () => {
 
 describe('projection tree', () => {
   it('returns exactly the points whose two lower bounds are below reach, across buffer, segments and merges', async () => {
-    const { ProjectionTree } = await import('../src/memory/projectionTree.js');
+    const { ProjectionTree, TreeQuery } = await import('../src/memory/projectionTree.js');
     const { rng, gaussian } = await import('./helpers/memory-streams.js');
     const seed = 91;
     const random = rng(seed);
@@ -244,7 +244,7 @@ describe('projection tree', () => {
           for (let k = 0; k < bound; k++) full += (query[k] - f32(p[k])) ** 2;
           if (lead < limit && full < limit) expected.push(id);
         });
-        const found = tree.candidates(query, radius).sort((a, b) => a - b);
+        const found = tree.candidates(new TreeQuery(bound, leading).set(query), radius).sort((a, b) => a - b);
         // The tree widens every bound by a small rounding slack: it may add points within it, never miss one.
         expect(expected.filter((id) => !found.includes(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
         expect(found.length - expected.length, `seed=${seed} ${label} q=${q}: extra`).toBeLessThanOrEqual(1);

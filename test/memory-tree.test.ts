@@ -2,7 +2,7 @@
 // matters: points on the boundary of the reach, duplicates searched with radius 0, huge and
 // tiny coordinates, and the float32 rounding of radii.
 import { describe, expect, it } from 'vitest';
-import { ProjectionTree, float32AtLeast } from '../src/memory/projectionTree.js';
+import { ProjectionTree, TreeQuery, float32AtLeast } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
 
@@ -75,7 +75,7 @@ describe('projection tree (float32 search)', () => {
         queries.forEach((query, qi) => {
           for (const radius of radii) {
             const expected = bruteForce(points, query, radius, bound, leading);
-            const found = new Set(tree.candidates(query, radius));
+            const found = new Set(tree.candidates(new TreeQuery(bound, leading).set(query), radius));
             const missed = expected.filter((id) => !found.has(id));
             expect(missed, `seed=${seed} ${label} query ${qi} radius ${radius}: missed`).toEqual([]);
           }
@@ -94,12 +94,12 @@ describe('projection tree (float32 search)', () => {
     tree.build();
     for (const query of rows) {
       const expected = bruteForce(rows.map((p) => ({ p, radius: 0.5 })), query, 0.5, bound, leading);
-      const found = new Set(tree.candidates(query, 0.5));
+      const found = new Set(tree.candidates(new TreeQuery(bound, leading).set(query), 0.5));
       expect(expected.filter((id) => !found.has(id))).toEqual([]);
       // Every finite row finds itself.
       if (query.every(Number.isFinite)) expect(found.has(rows.indexOf(query))).toBe(true);
     }
     // A reach beyond float32's range takes everything.
-    expect(tree.candidates(rows[4], 1e30).length).toBe(rows.length);
+    expect(tree.candidates(new TreeQuery(bound, leading).set(rows[4]), 1e30).length).toBe(rows.length);
   });
 });

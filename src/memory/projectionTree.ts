@@ -15,7 +15,7 @@ import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 
 const LEAF_MAX = 32;
 /** Points scanned linearly before they are sealed into a segment. */
-const BUFFER_MAX = 512;
+const BUFFER_MAX = 128;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
 /** Leaves start at multiples of this many points: the kernel tests a group of 4 per instruction. */
@@ -373,15 +373,61 @@ class PointBuffer implements PointSet {
   }
 }
 
+/**
+ * A query point, prepared once for every tree it is searched in: its embedding and leading
+ * coordinates (zero-padded to multiples of 4) in float64 for the buffers and in float32 for the
+ * segments, its norm, and how far the float32 copy lies from it.
+ */
+export class TreeQuery {
+  readonly lead: Float64Array;
+  readonly embedding: Float64Array;
+  readonly lead32: Float32Array;
+  readonly embedding32: Float32Array;
+  norm = 0;
+  /** An upper bound on the distance from the query to its float32 copy (in either part). */
+  rounding = 0;
+
+  constructor(
+    readonly boundDims: number,
+    readonly leading: number,
+  ) {
+    this.lead = new Float64Array(4 * Math.ceil(leading / 4));
+    this.embedding = new Float64Array(4 * Math.ceil(boundDims / 4));
+    this.lead32 = new Float32Array(this.lead.length);
+    this.embedding32 = new Float32Array(this.embedding.length);
+  }
+
+  /** Takes a projected point: `boundDims` embedding coordinates, then `leading` leading ones. */
+  set(point: Float64Array): this {
+    const boundDims = this.boundDims;
+    // The segments search in float32: the rounding of the query (its own distance to the
+    // float32 copy, an exact bound by the triangle inequality) widens their bound.
+    let leadRounding = 0;
+    for (let k = 0; k < this.leading; k++) {
+      const v = point[boundDims + k];
+      this.lead[k] = v;
+      this.lead32[k] = v;
+      leadRounding += (v - this.lead32[k]) ** 2;
+    }
+    let norm = 0;
+    let embeddingRounding = 0;
+    for (let k = 0; k < boundDims; k++) {
+      const v = point[k];
+      this.embedding[k] = v;
+      this.embedding32[k] = v;
+      norm += v * v;
+      embeddingRounding += (v - this.embedding32[k]) ** 2;
+    }
+    this.norm = Math.sqrt(norm);
+    this.rounding = Math.sqrt(Math.max(leadRounding, embeddingRounding));
+    return this;
+  }
+}
+
 export class ProjectionTree {
   private segments: Segment[] = [];
   private buffer: PointBuffer;
   private size = 0;
-  private readonly qLead: Float64Array;
-  private readonly qEmbedding: Float64Array;
-  /** The query in float32, for the segments. */
-  private readonly qLead32: Float32Array;
-  private readonly qEmbedding32: Float32Array;
   /**
    * Leading and embedding coordinates stored per point: `leading` and `boundDims` rounded up to
    * a multiple of 4, zero-padded (the search takes 4 at a time).
@@ -400,10 +446,6 @@ export class ProjectionTree {
     this.leadDims = 4 * Math.ceil(leading / 4);
     this.embeddingDims = 4 * Math.ceil(boundDims / 4);
     this.buffer = this.emptyBuffer();
-    this.qLead = new Float64Array(this.leadDims);
-    this.qEmbedding = new Float64Array(this.embeddingDims);
-    this.qLead32 = new Float32Array(this.leadDims);
-    this.qEmbedding32 = new Float32Array(this.embeddingDims);
   }
 
   get count(): number {
@@ -449,33 +491,17 @@ export class ProjectionTree {
    * Every point i whose lower bound on the distance to `query` is below reach(radius, R_i)
    * (widened by a rounding slack): a superset of the points with exact distance < reach.
    */
-  candidates(query: Float64Array, radius: number, out: number[] = []): number[] {
-    const boundDims = this.boundDims;
-    // The segments search in float32: the rounding of the query (its own distance to the
-    // float32 copy, an exact bound by the triangle inequality) widens their bound.
-    let rounding = 0;
-    for (let k = 0; k < this.leading; k++) {
-      const v = query[boundDims + k];
-      this.qLead[k] = v;
-      this.qLead32[k] = v;
-      rounding += (v - this.qLead32[k]) ** 2;
-    }
-    let queryNorm = 0;
-    let embeddingRounding = 0;
-    for (let k = 0; k < boundDims; k++) {
-      const v = query[k];
-      this.qEmbedding[k] = v;
-      this.qEmbedding32[k] = v;
-      queryNorm += v * v;
-      embeddingRounding += (v - this.qEmbedding32[k]) ** 2;
-    }
-    queryNorm = Math.sqrt(queryNorm);
-    const queryRounding = 2 * Math.sqrt(Math.max(rounding, embeddingRounding));
-    // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
-    const slackOf = (s: PointSet) => 1e-6 * (s.maxPointNorm + queryNorm) + 1e-9;
-    for (const s of this.segments) s.search(this.qLead32, this.qEmbedding32, radius, slackOf(s) + queryRounding, out);
-    this.buffer.search(this.qLead, this.qEmbedding, radius, slackOf(this.buffer), out);
+  candidates(query: TreeQuery, radius: number, out: number[] = []): number[] {
+    if (query.boundDims !== this.boundDims || query.leading !== this.leading) throw new Error('query prepared for another tree shape');
+    // float32 storage of coordinates and float64 summation: a generous relative + absolute
+    // margin; the segments' float32 search also widens by twice the query's own rounding.
+    for (const s of this.segments) s.search(query.lead32, query.embedding32, radius, this.slack(s, query) + 2 * query.rounding, out);
+    this.buffer.search(query.lead, query.embedding, radius, this.slack(this.buffer, query), out);
     return out;
+  }
+
+  private slack(points: PointSet, query: TreeQuery): number {
+    return 1e-6 * (points.maxPointNorm + query.norm) + 1e-9;
   }
 
   /** The buffer becomes a segment; then segments are merged while the newer is at least half the older. */

@@ -13,7 +13,7 @@ import { symmetricEigenvectors } from './jacobi.js';
 import {
   embeddingLength, leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project, withRotation, type BlockProjection,
 } from './projection.js';
-import { ProjectionTree } from './projectionTree.js';
+import { ProjectionTree, TreeQuery } from './projectionTree.js';
 
 export const ROTATION_SAMPLE = 4096;
 
@@ -43,6 +43,7 @@ export class RegionIndex {
   private count = 0;
   private online = false;
   private readonly point: Float64Array;
+  private readonly query: TreeQuery;
 
   constructor(readonly inputLength: number) {
     this.projection = makeProjection(inputLength);
@@ -50,6 +51,7 @@ export class RegionIndex {
     this.leading = leadingCount(this.projection);
     this.sample = new Float32Array(ROTATION_SAMPLE * this.embedding);
     this.point = new Float64Array(pointLength(this.projection));
+    this.query = new TreeQuery(this.embedding, this.leading);
   }
 
   get size(): number {
@@ -91,11 +93,12 @@ export class RegionIndex {
   candidates(projected: Float64Array, radiusOf: RadiusByAnswer): number[] {
     const out: number[] = [];
     const local: number[] = [];
+    const query = this.query.set(projected);
     for (const band of this.bands.values()) {
       const r = radiusOf(band.answer);
       if (r === null) continue;
       local.length = 0;
-      band.tree.candidates(projected, r, local);
+      band.tree.candidates(query, r, local);
       for (const id of local) out.push(band.records[id]);
     }
     return out;
