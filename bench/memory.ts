@@ -7,6 +7,7 @@
 // Phase B (MEMORY_BENCH_BULK, default 1000000; 0 skips): a log of that many stream records is
 //   written directly (base radii, not shrunk by the rules: denser regions, a harder case for
 //   the index) and replayed; then the same side-by-side measurement runs on the replayed memory.
+// MEMORY_BENCH_KEEP=1 keeps the data directories (printed) for profiling; MEMORY_BENCH_DIR sets where they go.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,7 +253,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ phase: 'A: replay', ...replayed.stats, actions }));
     await replayed.store.close();
     mirror = new Mirror();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
+    else console.log(JSON.stringify({ kept: dataDir }));
   }
 
   if (BULK > 0) {
@@ -266,6 +268,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await measure(replayed.memory, mirror, stream, probe, 'B: bulk, replayed')));
     await replayed.store.close();
     if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
+    else console.log(JSON.stringify({ kept: dataDir }));
   }
   console.log(JSON.stringify({ totalS: Math.round((performance.now() - started) / 1000) }));
 }
