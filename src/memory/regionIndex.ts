@@ -124,7 +124,14 @@ export class RegionIndex {
     const rotation = principalAxes(this.sample!, ROTATION_SAMPLE, this.embedding, symmetricEigenvectors);
     this.projection = withRotation(this.projection, rotation);
     for (const band of this.bands.values()) {
-      band.tree.updateLeading((embedding, out, offset) => leadingCoordinates(this.projection, embedding, out, offset));
+      band.tree.updateLeading((embedding, out, offset) => {
+        // Through the float64 point: leadingCoordinates then only ever sees one array type (a
+        // second one made it polymorphic, about 3x slower, for every later replayed record).
+        const point = this.point;
+        for (let k = 0; k < this.embedding; k++) point[k] = embedding[k];
+        leadingCoordinates(this.projection, point, point, this.embedding);
+        for (let k = 0; k < this.leading; k++) out[offset + k] = point[this.embedding + k];
+      });
     }
     this.sample = null;
   }
