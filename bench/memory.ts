@@ -1,6 +1,6 @@
 // Benchmark of the sequential memory: per-decision time of the index vs an exact linear scan,
 // side by side on the same stored state, at growing memory sizes; misses; RAM per record;
-// replay time.
+// replay time (in a process of its own, bench/memoryReplay.ts, and again in this one).
 //   npx tsx --expose-gc bench/memory.ts
 // Phase A (MEMORY_BENCH_SIZES, default 10000,100000): the memory is filled by decide(), so every
 //   stored radius is what the rules allowed.
@@ -8,7 +8,9 @@
 //   written directly (base radii, not shrunk by the rules: denser regions, a harder case for
 //   the index) and replayed; then the same side-by-side measurement runs on the replayed memory.
 // MEMORY_BENCH_KEEP=1 keeps the data directories (printed) for profiling; MEMORY_BENCH_DIR sets where they go.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
@@ -160,6 +162,10 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
 
 /** Replays the log of `dataDir` in a fresh store; reports time and RAM per record. */
 async function replay(dataDir: string, probe: Probe) {
+  // First in a process of its own, as a gateway starting up (this one holds the scan's mirror).
+  const own = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./memoryReplay.ts', import.meta.url)), dataDir], { encoding: 'utf8' });
+  if (own.status !== 0) throw new Error(`bench/memoryReplay.ts failed: ${own.stderr}`);
+  const alone = JSON.parse(own.stdout.trim().split('\n').pop()!) as { replayS: number; residentGrowthBytesPerRecord: number };
   gc();
   gc();
   const before = process.memoryUsage();
@@ -182,6 +188,8 @@ async function replay(dataDir: string, probe: Probe) {
     memory,
     stats: {
       replayRecords: memory.size,
+      replayOwnProcessS: alone.replayS,
+      replayOwnProcessResidentGrowthBytesPerRecord: alone.residentGrowthBytesPerRecord,
       replayS: +replayS.toFixed(1),
       measuredRamBytesPerRecord: Math.round(delta / memory.size),
       residentGrowthBytesPerRecord: Math.round(rssDelta / memory.size),
