@@ -126,7 +126,7 @@ export class RegionIndex {
     for (const band of this.bands.values()) {
       band.tree.updateLeading((embedding, out, offset) => {
         // Through the float64 point: leadingCoordinates then only ever sees one array type (a
-        // second one made it polymorphic, about 3x slower, for every later replayed record).
+        // second one made it polymorphic, and slower for every later replayed record).
         const point = this.point;
         for (let k = 0; k < this.embedding; k++) point[k] = embedding[k];
         leadingCoordinates(this.projection, point, point, this.embedding);
