@@ -39,6 +39,36 @@ describe('float32AtLeast', () => {
 });
 
 describe('projection tree (float32 search)', () => {
+  it('returns exactly the points whose two lower bounds are below reach, across buffer, segments and merges', () => {
+    const seed = 91;
+    const random = rng(seed);
+    const [bound, leading] = [10, 5]; // both padded inside the tree
+    const tree = new ProjectionTree(bound, leading);
+    const points: { p: Float64Array; radius: number }[] = [];
+    const check = (label: string) => {
+      for (let q = 0; q < 30; q++) {
+        const query = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
+        const radius = [0, 0.5, 2][q % 3];
+        const expected = bruteForce(points, query, radius, bound, leading);
+        const found = tree.candidates(new TreeQuery(bound, leading).set(query), radius).sort((a, b) => a - b);
+        // The tree widens every bound by a small rounding slack: it may add points within it, never miss one.
+        expect(expected.filter((id) => !found.includes(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
+        expect(found.length - expected.length, `seed=${seed} ${label} q=${q}: extra`).toBeLessThanOrEqual(1);
+      }
+    };
+    for (const target of [300, 700, 2600, 5000]) {
+      while (points.length < target) {
+        const p = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
+        const radius = random() < 0.2 ? 0 : 2 * random();
+        points.push({ p, radius });
+        tree.add(p, radius, false);
+      }
+      check(`online at ${target}`);
+    }
+    tree.build();
+    check('after build');
+  });
+
   const [bound, leading] = [12, 8];
 
   it('finds every point just inside its reach, sealed or buffered, for seeds 1-3', () => {
