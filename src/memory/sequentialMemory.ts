@@ -14,7 +14,7 @@ import { MemoryClosedError, MemoryInputError, MemoryQueueFullError, MemoryUnavai
 import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js';
 import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
-import { InputSketches, RECORDS_PER_CHUNK } from './inputSketches.js';
+import { InputSketches, RECORDS_PER_CHUNK, type SketchQuery } from './inputSketches.js';
 import { RegionIndex, answerKey, type RadiusByAnswer } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
@@ -44,6 +44,13 @@ interface Pending {
   proposal: Proposal;
   resolve: (outcome: MemoryOutcome) => void;
   reject: (error: Error) => void;
+}
+
+/** A proposal's input prepared for the searches of one decision (valid until the next prepare). */
+interface PreparedInput {
+  input: Float32Array;
+  projected: Float64Array;
+  sketches: SketchQuery;
 }
 
 /** JSON part of a stored record (everything but the input). */
@@ -204,7 +211,7 @@ export class SequentialMemory {
   /** Indices (seq - 1) of every record with exact distance < reach(radius, R_i): for tests and benchmarks. */
   conflictCandidates(input: Float32Array, radius: number): number[] {
     if (!this.index) return [];
-    return this.exactCandidates(input, this.index.project(input), () => radius).map((c) => c.seq - 1);
+    return this.exactCandidates(this.prepare(input), () => radius).map((c) => c.seq - 1);
   }
 
   /** Waits for queued decisions, then closes the log. Every resolved decision is already fsynced. */
@@ -304,14 +311,15 @@ export class SequentialMemory {
     }
 
     const base = { answer: proposal.base.answer, radius: proposal.base.answer === null ? 0 : proposal.base.radius };
-    const projected = this.index!.project(input);
+    // Projected and sketch-quantized once for the two or three searches below.
+    const query = this.prepare(input);
     // Regions of the proposed answer matter only if they contain x (radius 0). They are searched
     // first: one that holds x deep inside enlarges the ball (DESIGN 2), and then the other
     // answers are searched once, with the enlarged radius, rather than twice.
     const baseKey = answerKey(base.answer);
-    const own = this.exactCandidates(input, projected, (a) => (a === baseKey ? 0 : null));
+    const own = this.exactCandidates(query, (a) => (a === baseKey ? 0 : null));
     const searched = planDecision(base, own).upper;
-    let candidates = [...own, ...this.exactCandidates(input, projected, (a) => (a === baseKey ? null : searched))];
+    let candidates = [...own, ...this.exactCandidates(query, (a) => (a === baseKey ? null : searched))];
     const examined = candidates.length;
     const plan = planDecision(base, candidates);
     if (plan.action === 'relabel' || plan.upper > searched) {
@@ -322,9 +330,9 @@ export class SequentialMemory {
         // Relabelled with a ball no larger than searched: regions of third answers were found
         // already; only the proposed answer's (searched with radius 0) need a new search.
         const third = candidates.filter((c) => answerKey(c.answer) !== planKey && answerKey(c.answer) !== baseKey && c.distance < reach(upper, c.radius));
-        candidates = [...third, ...this.exactCandidates(input, projected, (a) => (a === baseKey ? upper : null))];
+        candidates = [...third, ...this.exactCandidates(query, (a) => (a === baseKey ? upper : null))];
       } else {
-        candidates = this.exactCandidates(input, projected, (a) => (a === planKey ? null : upper));
+        candidates = this.exactCandidates(query, (a) => (a === planKey ? null : upper));
       }
     }
     const rules = finishDecision(base, plan, candidates);
@@ -362,7 +370,7 @@ export class SequentialMemory {
     frames.push(frame);
     const record: DecisionRecord = { ...metadata, input: new Float32Array(input) };
     this.unwritten.set(seq - 1, record);
-    this.add(this.nextOffset, rules.answer, rules.radius, hash, input, projected, true);
+    this.add(this.nextOffset, rules.answer, rules.radius, hash, input, query.projected, true);
     this.nextOffset += frame.length;
     this.observer.onDecision?.({
       model: this.model, norm: this.norm, seq, action: rules.action, answer: rules.answer, radius: rules.radius,
@@ -460,10 +468,14 @@ export class SequentialMemory {
     return this.unwritten.get(index) ?? this.readStored(index + 1);
   }
 
+  /** An input with what every search of it needs: its projection and its sketch bounds. */
+  private prepare(input: Float32Array): PreparedInput {
+    return { input, projected: this.index!.project(input), sketches: this.sketches!.query(input) };
+  }
+
   /** Every record with exact distance < reach(radiusOf(its answer), R_i). */
-  private exactCandidates(input: Float32Array, projected: Float64Array, radiusOf: RadiusByAnswer): Candidate[] {
+  private exactCandidates({ input, projected, sketches }: PreparedInput, radiusOf: RadiusByAnswer): Candidate[] {
     const ids = this.index!.candidates(projected, radiusOf);
-    const sketches = this.sketches!.query(input);
     const out: Candidate[] = [];
     for (const id of ids) {
       const stored = this.answers[id];
