@@ -6,18 +6,20 @@ import { distance } from '../src/memory/distance.js';
 import { FaultDisk } from '../src/memory/faultDisk.js';
 import { findViolations, referenceDecide, type ReferenceRecord } from '../src/memory/reference.js';
 import { reach } from '../src/memory/rules.js';
+import type { MemoryObserver } from '../src/memory/observer.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { Norm } from '../src/memory/types.js';
 import { proposal, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
 
-async function openMemory(norm: Norm, seed: number) {
-  return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm });
+async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}) {
+  return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer });
 }
 
 /** Runs `steps` proposals through the memory and the reference side by side. */
 async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: number, seed: number): Promise<void> {
   const context = `kind=${kind} norm=${norm} dim=${dim} seed=${seed}`;
-  const memory = await openMemory(norm, seed);
+  let overlaps = 0;
+  const memory = await openMemory(norm, seed, { onDecision: (event) => (overlaps = event.overlaps) });
   const stream = new StreamGenerator(kind, dim, norm, seed);
   const stored: ReferenceRecord[] = [];
   const dist = (a: Float32Array, b: Float32Array) => distance(a, b, norm);
@@ -36,6 +38,13 @@ async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: numbe
     const got = { answer: outcome.answer, radius: outcome.radius, action: outcome.action, conflictSeq: outcome.conflictSeq };
     const want = { answer: expected.answer, radius: expected.radius, action: expected.action, conflictSeq: expected.conflictSeq };
     expect(got, `${context} step=${step}`).toEqual(want);
+    // Overlaps found: all containing regions for a relabel; for a shrink the binding one at least.
+    if (outcome.action === 'shrink') {
+      expect(overlaps, `${context} step=${step}: overlaps`).toBeGreaterThanOrEqual(1);
+      expect(overlaps, `${context} step=${step}: overlaps`).toBeLessThanOrEqual(expected.overlaps);
+    } else if (outcome.action !== 'repeat') {
+      expect(overlaps, `${context} step=${step}: overlaps`).toBe(expected.overlaps);
+    }
     counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
     if (outcome.action === 'repeat') {
       expect(outcome.seq, `${context} step=${step}`).toBe(expected.repeatOf);

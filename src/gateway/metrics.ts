@@ -87,7 +87,7 @@ export class GatewayMetrics {
       name: 'certigate_nats_publish_failures_total', help: 'Decisions that could not be published on NATS', labelNames: ['model'], registers,
     });
     this.memoryRegionOverlaps = new Counter({
-      name: 'certigate_memory_overlapping_regions_total', help: 'Stored regions of another answer that a new base ball overlapped, touched or lay in (overlaps found)',
+      name: 'certigate_memory_overlapping_regions_total', help: 'Stored regions of another answer found in conflict with a new base ball: every one it lay in (relabel), at least the one that bounds it (shrink)',
       labelNames: ['model', 'norm'], registers,
     });
     this.memorySize = new Gauge({ name: 'certigate_memory_records', help: 'Records in the memory', labelNames: ['model', 'norm'], registers });

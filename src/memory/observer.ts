@@ -8,7 +8,10 @@ export interface DecisionEvent {
   action: MemoryAction;
   answer: number | null;
   radius: number;
-  /** Stored regions of another answer that the base ball overlapped or touched (or that contained x). */
+  /**
+   * Stored regions of another answer found in conflict (RuleOutcome.overlaps): a relabel counts
+   * every region that contained x, a shrink at least the one that bounds it.
+   */
   overlaps: number;
   /** Records whose exact distance was computed (index candidates). */
   candidates: number;

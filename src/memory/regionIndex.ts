@@ -26,6 +26,7 @@ function bandOf(radius: number): number {
 
 interface Band {
   answer: AnswerKey;
+  band: number;
   tree: ProjectionTree;
   /** Local point id -> record index. */
   records: number[];
@@ -39,6 +40,8 @@ export class RegionIndex {
   private readonly embedding: number;
   private readonly leading: number;
   private readonly bands = new Map<string, Band>();
+  /** The bands, largest regions first (see search), then by answer. */
+  private ordered: Band[] = [];
   private sample: Float32Array | null;
   private count = 0;
   private online = false;
@@ -92,16 +95,31 @@ export class RegionIndex {
   /** Record indices that may lie within reach(radiusOf(answer), R) of the projected query. */
   candidates(projected: Float64Array, radiusOf: RadiusByAnswer): number[] {
     const out: number[] = [];
+    this.search(projected, radiusOf, (records) => {
+      for (const id of records) out.push(id);
+    });
+    return out;
+  }
+
+  /**
+   * The same records as candidates(), handed to `found` tree by tree, the bands of the largest
+   * regions first (they cap the most). radiusOf is asked before each tree: a caller that finds a
+   * conflict searches the later trees with less. `found` gets a reused array.
+   */
+  search(projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[]) => void): void {
+    const records: number[] = [];
     const local: number[] = [];
     const query = this.query.set(projected);
-    for (const band of this.bands.values()) {
+    for (const band of this.ordered) {
       const r = radiusOf(band.answer);
       if (r === null) continue;
       local.length = 0;
       band.tree.candidates(query, r, local);
-      for (const id of local) out.push(band.records[id]);
+      if (local.length === 0) continue;
+      records.length = 0;
+      for (const id of local) records.push(band.records[id]);
+      found(records);
     }
-    return out;
   }
 
   bytesUsed(): number {
@@ -114,8 +132,9 @@ export class RegionIndex {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { answer: answerKey(answer), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
+      band = { answer: answerKey(answer), band: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
       this.bands.set(key, band);
+      this.ordered = [...this.bands.values()].sort((a, b) => b.band - a.band || a.answer - b.answer);
     }
     return band;
   }

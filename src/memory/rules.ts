@@ -83,13 +83,18 @@ export interface RuleOutcome {
   radius: number;
   action: Exclude<MemoryAction, 'repeat'>;
   conflictSeq: number | null;
-  /** Regions of another answer that overlap or touch the proposed ball (or contain x). */
+  /**
+   * Regions of another answer found in conflict: for a relabel every one that contains x, for a
+   * shrink those among `candidates` that overlap or touch the proposed ball (at least the binding
+   * one: the search need not find the others), for none 0.
+   */
   overlaps: number;
 }
 
 /**
- * Step 3: cap the planned radius against every region of another answer. `candidates` must
- * include every region with d < reach(plan.upper, R).
+ * Step 3: cap the planned radius against the regions of every other answer. `candidates` must
+ * include every such region whose cap is below plan.upper and at most the smallest cap among
+ * them (the binding region and its ties); any others may be left out.
  */
 export function finishDecision(
   base: { answer: number | null; radius: number },

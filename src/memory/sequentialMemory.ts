@@ -15,10 +15,10 @@ import { INPUT_OFFSET_IN_FRAME, decodeFrame, encodeFrame } from './logFormat.js'
 import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
 import { InputSketches, RECORDS_PER_CHUNK, type SketchQuery } from './inputSketches.js';
-import { RegionIndex, answerKey, type RadiusByAnswer } from './regionIndex.js';
+import { RegionIndex, answerKey, type AnswerKey, type RadiusByAnswer } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
-import { finishDecision, planDecision, reach, type Candidate } from './rules.js';
+import { capRadius, finishDecision, planDecision, reach, type Candidate, type RuleOutcome } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
 
 export interface SequentialMemoryOptions {
@@ -311,31 +311,9 @@ export class SequentialMemory {
     }
 
     const base = { answer: proposal.base.answer, radius: proposal.base.answer === null ? 0 : proposal.base.radius };
-    // Projected and sketch-quantized once for the two or three searches below.
+    // Projected and sketch-quantized once for the two or three searches of applyRules.
     const query = this.prepare(input);
-    // Regions of the proposed answer matter only if they contain x (radius 0). They are searched
-    // first: one that holds x deep inside enlarges the ball (DESIGN 2), and then the other
-    // answers are searched once, with the enlarged radius, rather than twice.
-    const baseKey = answerKey(base.answer);
-    const own = this.exactCandidates(query, (a) => (a === baseKey ? 0 : null));
-    const searched = planDecision(base, own).upper;
-    let candidates = [...own, ...this.exactCandidates(query, (a) => (a === baseKey ? null : searched))];
-    const examined = candidates.length;
-    const plan = planDecision(base, candidates);
-    if (plan.action === 'relabel' || plan.upper > searched) {
-      // A new answer or a larger ball: cap against every other answer within the new reach.
-      const planKey = answerKey(plan.answer);
-      const upper = plan.upper;
-      if (upper <= searched) {
-        // Relabelled with a ball no larger than searched: regions of third answers were found
-        // already; only the proposed answer's (searched with radius 0) need a new search.
-        const third = candidates.filter((c) => answerKey(c.answer) !== planKey && answerKey(c.answer) !== baseKey && c.distance < reach(upper, c.radius));
-        candidates = [...third, ...this.exactCandidates(query, (a) => (a === baseKey ? upper : null))];
-      } else {
-        candidates = this.exactCandidates(query, (a) => (a === planKey ? null : upper));
-      }
-    }
-    const rules = finishDecision(base, plan, candidates);
+    const { rules, examined } = this.applyRules(base, query);
 
     const seq = this.count + 1;
     const decideMs = performance.now() - started;
@@ -377,6 +355,26 @@ export class SequentialMemory {
       overlaps: rules.overlaps, candidates: examined, size: this.count, decideMs,
     });
     return { seq, answer: rules.answer, radius: rules.radius, action: rules.action, conflictSeq: rules.conflictSeq, record };
+  }
+
+  /** Steps 2-3 of DESIGN 2: the decision for a proposal that is not a repeat (reads the index only). */
+  private applyRules(base: { answer: number | null; radius: number }, query: PreparedInput): { rules: RuleOutcome; examined: number } {
+    // Regions of the proposed answer matter only if they contain x (radius 0). They are searched
+    // first: one that holds x deep inside enlarges the ball (DESIGN 2), and then the other
+    // answers are searched once, with the enlarged radius, rather than twice.
+    const baseKey = answerKey(base.answer);
+    const own = this.exactCandidates(query, (a) => (a === baseKey ? 0 : null));
+    const searched = planDecision(base, own).upper;
+    let candidates = [...own, ...this.cappingCandidates(query, baseKey, searched)];
+    const examined = candidates.length;
+    const plan = planDecision(base, candidates);
+    if (plan.action === 'relabel') {
+      // A new answer: cap its ball against every other answer, the proposed one included;
+      // the regions found so far already bound the radius.
+      const planKey = answerKey(plan.answer);
+      candidates = this.cappingCandidates(query, planKey, plan.upper, candidates.filter((c) => answerKey(c.answer) !== planKey));
+    }
+    return { rules: finishDecision(base, plan, candidates), examined };
   }
 
   // --- the index -----------------------------------------------------------------------------
@@ -474,22 +472,67 @@ export class SequentialMemory {
   }
 
   /** Every record with exact distance < reach(radiusOf(its answer), R_i). */
-  private exactCandidates({ input, projected, sketches }: PreparedInput, radiusOf: RadiusByAnswer): Candidate[] {
-    const ids = this.index!.candidates(projected, radiusOf);
+  private exactCandidates(query: PreparedInput, radiusOf: RadiusByAnswer): Candidate[] {
     const out: Candidate[] = [];
-    for (const id of ids) {
-      const stored = this.answers[id];
-      const r = radiusOf(stored);
-      if (r === null) continue;
-      const R = this.radii[id];
-      const bound = reach(r, R);
-      if (sketches.beyond(id, bound)) continue;
-      const d = distance(input, this.inputAt(id), this.norm);
-      if (d < bound) out.push({ seq: id + 1, answer: stored < 0 ? null : stored, radius: R, distance: d });
+    for (const id of this.index!.candidates(query.projected, radiusOf)) {
+      const r = radiusOf(this.answers[id]);
+      if (r !== null) this.checkCandidate(query, id, r, out);
     }
     return out;
   }
+
+  /**
+   * Regions of every answer but `ownKey` that can cap a ball of radius `upper` at the input:
+   * every one whose cap is below the smallest cap among them (the binding one; ties included),
+   * and every one that contains the input. `known` are such regions found before.
+   *
+   * The search bound is the smallest cap found so far (never below 0, so that no region holding
+   * the input is missed) and falls as the search goes, tree by tree. Most conflicts are near the
+   * input: a first search within PROBE_FRACTION of the bound usually finds one, and then
+   * everything farther can only cap less; only when it finds none is the whole bound searched.
+   */
+  private cappingCandidates(query: PreparedInput, ownKey: AnswerKey, upper: number, known: readonly Candidate[] = []): Candidate[] {
+    const out = [...known];
+    const seen = new Set(known.map((c) => c.seq));
+    let bound = upper;
+    for (const c of known) bound = Math.max(0, Math.min(bound, capRadius(c.distance, c.radius)));
+    let limit = bound * PROBE_FRACTION;
+    const radiusOf = (answer: number) => (answer === ownKey ? null : Math.min(bound, limit));
+    const search = () => this.index!.search(query.projected, radiusOf, (ids) => {
+      for (const id of ids) {
+        if (this.answers[id] === ownKey || seen.has(id + 1)) continue;
+        const found = this.checkCandidate(query, id, Math.min(bound, limit), out);
+        if (found === null) continue;
+        seen.add(found.seq);
+        bound = Math.max(0, Math.min(bound, capRadius(found.distance, found.radius)));
+      }
+    });
+    if (limit > 0) {
+      search();
+      // Every region with a cap below `bound` lies within the probe.
+      if (bound < limit) return out;
+    }
+    limit = Infinity;
+    search();
+    return out;
+  }
+
+  /** Appends record `id` to `out` (and returns it) if its exact distance is below reach(r, R). */
+  private checkCandidate({ input, sketches }: PreparedInput, id: number, r: number, out: Candidate[]): Candidate | null {
+    const R = this.radii[id];
+    const bound = reach(r, R);
+    if (sketches.beyond(id, bound)) return null;
+    const d = distance(input, this.inputAt(id), this.norm);
+    if (!(d < bound)) return null;
+    const stored = this.answers[id];
+    const candidate = { seq: id + 1, answer: stored < 0 ? null : stored, radius: R, distance: d };
+    out.push(candidate);
+    return candidate;
+  }
 }
+
+/** How far the first search of cappingCandidates reaches, as a fraction of the radius (measured: 1/2, 1/8 + 1/2 and 1/16 + 1/4 were slower at 10^6). */
+const PROBE_FRACTION = 0.25;
 
 function grow<T extends Float64Array | Int32Array>(array: T, Kind: { new (n: number): T }): T {
   const bigger = new Kind(array.length * 2);
