@@ -86,6 +86,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 interface Probe {
   decideMs: number;
+  insertMs: number;
   candidates: number;
 }
 
@@ -98,6 +99,7 @@ interface Probe {
  */
 async function measure(memory: SequentialMemory, mirror: Mirror, stream: FashionStream, probe: Probe, label: string) {
   const indexMs: number[] = [];
+  const insertMs: number[] = [];
   const scanMs: number[] = [];
   const candidateCounts: number[] = [];
   let misses = 0;
@@ -121,6 +123,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     const stored = mirror.size;
     const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
     indexMs.push(probe.decideMs);
+    insertMs.push(probe.insertMs);
     candidateCounts.push(probe.candidates);
     if (q % Math.max(1, Math.floor(INDEX_QUERIES / 200)) === 0) sampled.push({ item, stored, outcome: o });
     if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
@@ -146,6 +149,9 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     indexP50Ms: +quantile(indexMs, 0.5).toFixed(3),
     indexP99Ms: +quantile(indexMs, 0.99).toFixed(3),
     indexMaxMs: +Math.max(...indexMs).toFixed(3),
+    insertP50Ms: +quantile(insertMs, 0.5).toFixed(3),
+    insertP99Ms: +quantile(insertMs, 0.99).toFixed(3),
+    insertMaxMs: +Math.max(...insertMs).toFixed(3),
     scanP50Ms: +quantile(scanMs, 0.5).toFixed(1),
     scanP99Ms: +quantile(scanMs, 0.99).toFixed(1),
     speedupP50: Math.round(quantile(scanMs, 0.5) / quantile(indexMs, 0.5)),
@@ -172,7 +178,7 @@ async function replay(dataDir: string, probe: Probe) {
   const t0 = performance.now();
   const store = new MemoryStore({
     dataDir, queueCapacity: 8192, maxGroup: 2048,
-    observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.candidates = e.candidates; } },
+    observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.insertMs = e.insertMs; probe.candidates = e.candidates; } },
   });
   const memory = await store.memory('fashion', 'l2');
   const replayS = (performance.now() - t0) / 1000;
@@ -233,14 +239,14 @@ async function main(): Promise<void> {
   const stream = new FashionStream(SEED, radii.pool);
   const root = process.env.MEMORY_BENCH_DIR ?? tmpdir();
   console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}; decisions drawn from ${radii.pool.k} certify outputs of ${radii.pool.model} (N = ${radii.pool.n})`);
-  const probe: Probe = { decideMs: 0, candidates: 0 };
+  const probe: Probe = { decideMs: 0, insertMs: 0, candidates: 0 };
   const actions: Record<string, number> = {};
 
   if (SIZES.length > 0) {
     const dataDir = mkdtempSync(join(root, 'certigate-memory-bench-'));
     const store = new MemoryStore({
       dataDir, queueCapacity: 8192, maxGroup: 2048,
-      observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.candidates = e.candidates; actions[e.action] = (actions[e.action] ?? 0) + 1; } },
+      observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.insertMs = e.insertMs; probe.candidates = e.candidates; actions[e.action] = (actions[e.action] ?? 0) + 1; } },
     });
     const memory = await store.memory('fashion', 'l2');
     let mirror = new Mirror();

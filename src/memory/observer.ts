@@ -17,7 +17,10 @@ export interface DecisionEvent {
   candidates: number;
   /** Memory size after the decision. */
   size: number;
+  /** Steps 1-3 (repeat lookup, searches, rules). */
   decideMs: number;
+  /** Adding the new record to the index, the sketches and the repeat table (segment merges included); 0 for a repeat. */
+  insertMs: number;
 }
 
 export interface MemoryObserver {

@@ -305,7 +305,7 @@ export class SequentialMemory {
       const record = this.recordAt(repeatOf);
       this.observer.onDecision?.({
         model: this.model, norm: this.norm, seq: record.seq, action: 'repeat', answer: record.answer, radius: record.radius,
-        overlaps: 0, candidates: 0, size: this.count, decideMs: performance.now() - started,
+        overlaps: 0, candidates: 0, size: this.count, decideMs: performance.now() - started, insertMs: 0,
       });
       return { seq: record.seq, answer: record.answer, radius: record.radius, action: 'repeat', conflictSeq: record.seq, record };
     }
@@ -348,11 +348,13 @@ export class SequentialMemory {
     frames.push(frame);
     const record: DecisionRecord = { ...metadata, input: new Float32Array(input) };
     this.unwritten.set(seq - 1, record);
+    const inserting = performance.now();
     this.add(this.nextOffset, rules.answer, rules.radius, hash, input, query.projected, true);
+    const insertMs = performance.now() - inserting;
     this.nextOffset += frame.length;
     this.observer.onDecision?.({
       model: this.model, norm: this.norm, seq, action: rules.action, answer: rules.answer, radius: rules.radius,
-      overlaps: rules.overlaps, candidates: examined, size: this.count, decideMs,
+      overlaps: rules.overlaps, candidates: examined, size: this.count, decideMs, insertMs,
     });
     return { seq, answer: rules.answer, radius: rules.radius, action: rules.action, conflictSeq: rules.conflictSeq, record };
   }
@@ -485,35 +487,22 @@ export class SequentialMemory {
    * Regions of every answer but `ownKey` that can cap a ball of radius `upper` at the input:
    * every one whose cap is below the smallest cap among them (the binding one; ties included),
    * and every one that contains the input. `known` are such regions found before.
-   *
-   * The search bound is the smallest cap found so far (never below 0, so that no region holding
-   * the input is missed) and falls as the search goes, tree by tree. Most conflicts are near the
-   * input: a first search within PROBE_FRACTION of the bound usually finds one, and then
-   * everything farther can only cap less; only when it finds none is the whole bound searched.
+   * The search bound is the smallest cap found so far, never below 0 (so that no region holding
+   * the input is missed): it falls as the search goes, tree by tree, and later trees are searched
+   * with less.
    */
   private cappingCandidates(query: PreparedInput, ownKey: AnswerKey, upper: number, known: readonly Candidate[] = []): Candidate[] {
     const out = [...known];
     const seen = new Set(known.map((c) => c.seq));
     let bound = upper;
     for (const c of known) bound = Math.max(0, Math.min(bound, capRadius(c.distance, c.radius)));
-    let limit = bound * PROBE_FRACTION;
-    const radiusOf = (answer: number) => (answer === ownKey ? null : Math.min(bound, limit));
-    const search = () => this.index!.search(query.projected, radiusOf, (ids) => {
+    this.index!.search(query.projected, (answer) => (answer === ownKey ? null : bound), (ids) => {
       for (const id of ids) {
         if (this.answers[id] === ownKey || seen.has(id + 1)) continue;
-        const found = this.checkCandidate(query, id, Math.min(bound, limit), out);
-        if (found === null) continue;
-        seen.add(found.seq);
-        bound = Math.max(0, Math.min(bound, capRadius(found.distance, found.radius)));
+        const found = this.checkCandidate(query, id, bound, out);
+        if (found !== null) bound = Math.max(0, Math.min(bound, capRadius(found.distance, found.radius)));
       }
     });
-    if (limit > 0) {
-      search();
-      // Every region with a cap below `bound` lies within the probe.
-      if (bound < limit) return out;
-    }
-    limit = Infinity;
-    search();
     return out;
   }
 
@@ -530,9 +519,6 @@ export class SequentialMemory {
     return candidate;
   }
 }
-
-/** How far the first search of cappingCandidates reaches, as a fraction of the radius (measured: 1/2, 1/8 + 1/2 and 1/16 + 1/4 were slower at 10^6). */
-const PROBE_FRACTION = 0.25;
 
 function grow<T extends Float64Array | Int32Array>(array: T, Kind: { new (n: number): T }): T {
   const bigger = new Kind(array.length * 2);
