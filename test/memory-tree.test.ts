@@ -1,6 +1,6 @@
 // The projection tree's float32 search against float64 brute force, where float32 rounding
-// matters: points on the boundary of the reach, duplicates searched with radius 0, huge and
-// tiny coordinates, and the float32 rounding of radii.
+// matters: points on the boundary of the reach (in the full and in the leading coordinates),
+// duplicates searched with radius 0, huge and tiny coordinates, and the float32 rounding of radii.
 import { describe, expect, it } from 'vitest';
 import { ProjectionTree, TreeQuery, float32AtLeast } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
@@ -79,17 +79,27 @@ describe('projection tree (float32 search)', () => {
       const queries = Array.from({ length: 6 }, () => Float64Array.from({ length: bound + leading }, () => 3 * gaussian(random)));
       const radii = [0, 0.3, 1.7];
       // Around each query: points at (1 -+ 1e-7) x reach in a random direction of the full
-      // point (both bounds near the limit), duplicates of the query, and far points.
-      for (let i = 0; i < 2100; i++) {
+      // point (both bounds near the limit), or of the leading coordinates alone (where the
+      // leading bound decides), duplicates of the query, and far points.
+      for (let i = 0; i < 2520; i++) {
         const q = queries[i % queries.length];
         const radius = radii[i % radii.length];
         const R = i % 7 === 0 ? 0 : random() * 2;
-        const kind = i % 5;
+        const kind = i % 6;
         const p = new Float64Array(q);
         if (kind === 0) {
           // An exact duplicate of the query (found with radius 0 and R 0 only through the slack).
         } else if (kind === 4) {
           for (let k = 0; k < p.length; k++) p[k] += 20 * gaussian(random);
+        } else if (kind === 5) {
+          // The same displacement in the first embedding and in the leading coordinates.
+          const direction = Float64Array.from({ length: leading }, () => gaussian(random));
+          const norm = Math.hypot(...direction);
+          const distance = reach(radius, R) * (1 - 1e-7);
+          for (let k = 0; k < leading; k++) {
+            p[k] += (direction[k] / norm) * distance;
+            p[bound + k] += (direction[k] / norm) * distance;
+          }
         } else {
           const direction = Float64Array.from({ length: bound }, () => gaussian(random));
           const norm = Math.hypot(...direction);
