@@ -18,6 +18,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { distance } from '../src/memory/distance.js';
 import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
+import type { MemoryObserver } from '../src/memory/observer.js';
 import { finishDecision, planDecision, reach, type Candidate } from '../src/memory/rules.js';
 import type { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { MemoryOutcome } from '../src/memory/types.js';
@@ -88,6 +89,21 @@ interface Probe {
   decideMs: number;
   insertMs: number;
   candidates: number;
+  /** Durations of the index maintenance runs (segment merges after answers were sent). */
+  maintenanceMs: number[];
+}
+
+/** Copies each decision's timings into `probe`, collects maintenance runs, and counts actions. */
+function observe(probe: Probe, actions?: Record<string, number>): MemoryObserver {
+  return {
+    onDecision: (e) => {
+      probe.decideMs = e.decideMs;
+      probe.insertMs = e.insertMs;
+      probe.candidates = e.candidates;
+      if (actions) actions[e.action] = (actions[e.action] ?? 0) + 1;
+    },
+    onMaintenance: (e) => probe.maintenanceMs.push(e.ms),
+  };
 }
 
 /**
@@ -117,6 +133,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
   }
   const sampled: { item: BenchItem; stored: number; outcome: MemoryOutcome }[] = [];
+  probe.maintenanceMs.length = 0;
   gcObserver.observe({ entryTypes: ['gc'] });
   for (let q = 0; q < INDEX_QUERIES; q++) {
     const item = stream.next();
@@ -152,6 +169,8 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     insertP50Ms: +quantile(insertMs, 0.5).toFixed(3),
     insertP99Ms: +quantile(insertMs, 0.99).toFixed(3),
     insertMaxMs: +Math.max(...insertMs).toFixed(3),
+    maintenanceRuns: probe.maintenanceMs.length,
+    maintenanceMaxMs: +Math.max(0, ...probe.maintenanceMs).toFixed(1),
     scanP50Ms: +quantile(scanMs, 0.5).toFixed(1),
     scanP99Ms: +quantile(scanMs, 0.99).toFixed(1),
     speedupP50: Math.round(quantile(scanMs, 0.5) / quantile(indexMs, 0.5)),
@@ -178,7 +197,7 @@ async function replay(dataDir: string, probe: Probe) {
   const t0 = performance.now();
   const store = new MemoryStore({
     dataDir, queueCapacity: 8192, maxGroup: 2048,
-    observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.insertMs = e.insertMs; probe.candidates = e.candidates; } },
+    observer: observe(probe),
   });
   const memory = await store.memory('fashion', 'l2');
   const replayS = (performance.now() - t0) / 1000;
@@ -239,14 +258,14 @@ async function main(): Promise<void> {
   const stream = new FashionStream(SEED, radii.pool);
   const root = process.env.MEMORY_BENCH_DIR ?? tmpdir();
   console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}; decisions drawn from ${radii.pool.k} certify outputs of ${radii.pool.model} (N = ${radii.pool.n})`);
-  const probe: Probe = { decideMs: 0, insertMs: 0, candidates: 0 };
+  const probe: Probe = { decideMs: 0, insertMs: 0, candidates: 0, maintenanceMs: [] };
   const actions: Record<string, number> = {};
 
   if (SIZES.length > 0) {
     const dataDir = mkdtempSync(join(root, 'certigate-memory-bench-'));
     const store = new MemoryStore({
       dataDir, queueCapacity: 8192, maxGroup: 2048,
-      observer: { onDecision: (e) => { probe.decideMs = e.decideMs; probe.insertMs = e.insertMs; probe.candidates = e.candidates; actions[e.action] = (actions[e.action] ?? 0) + 1; } },
+      observer: observe(probe, actions),
     });
     const memory = await store.memory('fashion', 'l2');
     let mirror = new Mirror();

@@ -9,7 +9,7 @@ import { reach } from '../src/memory/rules.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { Norm } from '../src/memory/types.js';
-import { proposal, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
+import { gaussian, proposal, rng, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
 
 async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}) {
   return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer });
@@ -125,6 +125,30 @@ describe('memory rules, worked cases', () => {
     await memory.decide(proposal('m', 'l1', x(0, 0), 1, 1));
     const b = await memory.decide(proposal('m', 'l1', x(0.5, 0.5), 2, 1)); // l1 distance exactly 1
     expect(b).toMatchObject({ answer: 2, radius: 0, action: 'shrink', conflictSeq: 1 });
+    await memory.close();
+  });
+});
+
+describe('index maintenance', () => {
+  it('merges segments after the answer whose record made the merge due, and finds every record meanwhile', async () => {
+    const seed = 6;
+    const events: string[] = [];
+    const memory = await openMemory('l2', seed, { onMaintenance: (e) => events.push(`merge ${e.merges}`) });
+    const random = rng(seed);
+    const inputs: Float32Array[] = [];
+    // One answer and one radius: one tree, whose 128-point buffers seal at records 128, 256, ...;
+    // the second sealed segment makes a merge due.
+    for (let i = 0; i < 300; i++) {
+      const x = Float32Array.from({ length: 8 }, () => 10 * gaussian(random));
+      const o = await memory.decide(proposal('m', 'l2', x, 1, 0.01));
+      events.push(`answer ${o.seq}`);
+      inputs.push(x);
+      // Every stored record is a candidate at a radius that reaches all of them.
+      if (i % 64 === 63) expect(memory.conflictCandidates(x, 1e6).length, `seed=${seed} after ${i + 1}`).toBe(i + 1);
+    }
+    const firstMerge = events.findIndex((e) => e.startsWith('merge'));
+    expect(firstMerge, `seed=${seed} ${events.slice(250, 262).join(', ')}`).toBeGreaterThan(events.indexOf('answer 256'));
+    expect(events[firstMerge], `seed=${seed}`).toBe('merge 1');
     await memory.close();
   });
 });

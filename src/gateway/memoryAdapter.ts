@@ -26,6 +26,9 @@ export function memoryObserver(metrics: GatewayMetrics, logger: Logger): MemoryO
       metrics.memoryFsyncDuration.observe({ model: event.model, norm: event.norm }, event.fsyncMs / 1000);
       metrics.memoryGroupSize.observe({ model: event.model, norm: event.norm }, event.records);
     },
+    onMaintenance(event) {
+      metrics.memoryMaintenanceDuration.observe({ model: event.model, norm: event.norm }, event.ms / 1000);
+    },
     onQueueDepth(event) {
       metrics.memoryQueueDepth.set({ model: event.model, norm: event.norm }, event.depth);
     },

@@ -29,6 +29,7 @@ export class GatewayMetrics {
   readonly memorySize: Gauge<'model' | 'norm'>;
   readonly memoryCandidates: Histogram<'model' | 'norm'>;
   readonly memoryFsyncDuration: Histogram<'model' | 'norm'>;
+  readonly memoryMaintenanceDuration: Histogram<'model' | 'norm'>;
   readonly memoryGroupSize: Histogram<'model' | 'norm'>;
   readonly memoryQueueDepth: Gauge<'model' | 'norm'>;
   readonly memoryFailures: Counter<'model' | 'norm'>;
@@ -97,6 +98,10 @@ export class GatewayMetrics {
     });
     this.memoryFsyncDuration = new Histogram({
       name: 'certigate_memory_fsync_duration_seconds', help: 'fsync of one group commit of the memory log',
+      labelNames: ['model', 'norm'], buckets: MEMORY_BUCKETS_S, registers,
+    });
+    this.memoryMaintenanceDuration = new Histogram({
+      name: 'certigate_memory_maintenance_duration_seconds', help: 'Merges of index segments run after a group was answered (decisions arriving meanwhile wait)',
       labelNames: ['model', 'norm'], buckets: MEMORY_BUCKETS_S, registers,
     });
     this.memoryGroupSize = new Histogram({

@@ -19,7 +19,7 @@ export interface DecisionEvent {
   size: number;
   /** Steps 1-3 (repeat lookup, searches, rules). */
   decideMs: number;
-  /** Adding the new record to the index, the sketches and the repeat table (segment merges included); 0 for a repeat. */
+  /** Adding the new record to the index, the sketches and the repeat table (merges wait: onMaintenance); 0 for a repeat. */
   insertMs: number;
 }
 
@@ -29,4 +29,6 @@ export interface MemoryObserver {
   onQueueDepth?(event: { model: string; norm: Norm; depth: number }): void;
   onReplay?(event: { model: string; norm: Norm; records: number; ms: number; tornTail: { offset: number; bytes: number; reason: string } | null }): void;
   onFailure?(event: { model: string; norm: Norm; error: Error }): void;
+  /** Index maintenance after a group was answered: segment merges and how long they took. */
+  onMaintenance?(event: { model: string; norm: Norm; merges: number; ms: number }): void;
 }

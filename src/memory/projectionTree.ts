@@ -16,6 +16,12 @@ import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 const LEAF_MAX = 32;
 /** Points scanned linearly before they are sealed into a segment. */
 const BUFFER_MAX = 128;
+/**
+ * Merges of segments wait for mergeOnce() (run after the answers that caused them are sent);
+ * past this many segments a seal merges at once. The logarithmic method keeps fewer than
+ * log2(points / BUFFER_MAX) + 1 segments when no merge is pending.
+ */
+const SEGMENTS_MAX = 32;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
 /** Leaves start at multiples of this many points: the kernel tests a group of 4 per instruction. */
@@ -504,16 +510,25 @@ export class ProjectionTree {
     return 1e-6 * (points.maxPointNorm + query.norm) + 1e-9;
   }
 
-  /** The buffer becomes a segment; then segments are merged while the newer is at least half the older. */
+  /** Whether the two newest segments are due to merge: the newer holds at least half as many points. */
+  get mergeDue(): boolean {
+    const n = this.segments.length;
+    return n >= 2 && 2 * this.segments[n - 1].count >= this.segments[n - 2].count;
+  }
+
+  /** Merges the two newest segments if due (the logarithmic method); true if it did. */
+  mergeOnce(): boolean {
+    if (!this.mergeDue) return false;
+    const n = this.segments.length;
+    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.embeddingDims, [this.segments[n - 2], this.segments[n - 1]]));
+    return true;
+  }
+
+  /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
   private seal(): void {
     this.segments.push(new Segment(this.leadDims, this.embeddingDims, [this.buffer]));
     this.buffer = this.emptyBuffer();
-    while (this.segments.length >= 2) {
-      const newer = this.segments[this.segments.length - 1];
-      const older = this.segments[this.segments.length - 2];
-      if (2 * newer.count < older.count) break;
-      this.segments.splice(this.segments.length - 2, 2, new Segment(this.leadDims, this.embeddingDims, [older, newer]));
-    }
+    while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());
   }
 
   private emptyBuffer(): PointBuffer {

@@ -122,6 +122,21 @@ export class RegionIndex {
     }
   }
 
+  /** Whether a tree has segments due to merge (see maintain). */
+  get maintenanceDue(): boolean {
+    return this.ordered.some((band) => band.tree.mergeDue);
+  }
+
+  /**
+   * Merges every segment that is due to merge; returns how many merges it made. Adds never merge
+   * (below a bound), so that the decision whose record filled a buffer does not wait for them.
+   */
+  maintain(): number {
+    let merges = 0;
+    for (const band of this.ordered) while (band.tree.mergeOnce()) merges++;
+    return merges;
+  }
+
   bytesUsed(): number {
     let bytes = 0;
     for (const band of this.bands.values()) bytes += band.tree.bytesUsed() + band.records.length * 8;

@@ -261,6 +261,7 @@ export class SequentialMemory {
         this.unwritten.clear();
         this.durableCount = this.count;
         group.forEach((item, i) => item.resolve(outcomes[i]));
+        if (this.index?.maintenanceDue) await this.maintain();
       }
     } catch (error) {
       // A broken invariant in the decision code: nothing of this group was written.
@@ -269,6 +270,18 @@ export class SequentialMemory {
       this.writing = false;
       this.markIdle();
     }
+  }
+
+  /**
+   * Merges the index's due segments once the answers just resolved are on their way (after the
+   * next turn of the event loop): a merge of large segments takes tens of milliseconds, which no
+   * answer should wait for. Decisions that arrive meanwhile queue and are taken next.
+   */
+  private async maintain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const started = performance.now();
+    const merges = this.index!.maintain();
+    this.observer.onMaintenance?.({ model: this.model, norm: this.norm, merges, ms: performance.now() - started });
   }
 
   /** After a failed write the in-memory state may be ahead of the file: refuse until reopened. */
