@@ -6,6 +6,7 @@ import { distance } from '../src/memory/distance.js';
 import { FaultDisk } from '../src/memory/faultDisk.js';
 import { findViolations, referenceDecide, type ReferenceRecord } from '../src/memory/reference.js';
 import { reach } from '../src/memory/rules.js';
+import { ConflictOrder } from '../src/memory/conflictOrder.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { Norm } from '../src/memory/types.js';
@@ -126,6 +127,17 @@ describe('memory rules, worked cases', () => {
     const b = await memory.decide(proposal('m', 'l1', x(0.5, 0.5), 2, 1)); // l1 distance exactly 1
     expect(b).toMatchObject({ answer: 2, radius: 0, action: 'shrink', conflictSeq: 1 });
     await memory.close();
+  });
+});
+
+describe('conflict order', () => {
+  it('lists the answers that decided decisions of an answer, most often first', () => {
+    const order = new ConflictOrder();
+    expect(order.first(3)).toEqual([]);
+    for (const other of [5, 1, 5, -1, 1, 5, 7]) order.record(3, other);
+    order.record(4, 0);
+    expect(order.first(3)).toEqual([5, 1, -1, 7]);
+    expect(order.first(4)).toEqual([0]);
   });
 });
 

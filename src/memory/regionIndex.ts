@@ -42,6 +42,8 @@ export class RegionIndex {
   private readonly bands = new Map<string, Band>();
   /** The bands, largest regions first (see search), then by answer. */
   private ordered: Band[] = [];
+  /** The bands of each answer, largest regions first. */
+  private readonly bandsOf = new Map<AnswerKey, Band[]>();
   private sample: Float32Array | null;
   private count = 0;
   private online = false;
@@ -102,24 +104,27 @@ export class RegionIndex {
   }
 
   /**
-   * The same records as candidates(), handed to `found` tree by tree, the bands of the largest
-   * regions first (they cap the most). radiusOf is asked before each tree: a caller that finds a
-   * conflict searches the later trees with less. `found` gets a reused array.
+   * The same records as candidates(), handed to `found` tree by tree: the trees of the answers in
+   * `first` in that order, then the others, the bands of the largest regions first (they cap the
+   * most). radiusOf is asked before each tree: a caller that finds a conflict searches the later
+   * trees with less. `found` gets a reused array.
    */
-  search(projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[]) => void): void {
+  search(projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[]) => void, first: readonly AnswerKey[] = []): void {
     const records: number[] = [];
     const local: number[] = [];
     const query = this.query.set(projected);
-    for (const band of this.ordered) {
+    const visit = (band: Band) => {
       const r = radiusOf(band.answer);
-      if (r === null) continue;
+      if (r === null) return;
       local.length = 0;
       band.tree.candidates(query, r, local);
-      if (local.length === 0) continue;
+      if (local.length === 0) return;
       records.length = 0;
       for (const id of local) records.push(band.records[id]);
       found(records);
-    }
+    };
+    for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) visit(band);
+    for (const band of this.ordered) if (!first.includes(band.answer)) visit(band);
   }
 
   /** Whether a tree has segments due to merge (see maintain). */
@@ -150,6 +155,7 @@ export class RegionIndex {
       band = { answer: answerKey(answer), band: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
       this.bands.set(key, band);
       this.ordered = [...this.bands.values()].sort((a, b) => b.band - a.band || a.answer - b.answer);
+      this.bandsOf.set(band.answer, this.ordered.filter((b) => b.answer === band!.answer));
     }
     return band;
   }

@@ -18,6 +18,7 @@ import { InputSketches, RECORDS_PER_CHUNK, type SketchQuery } from './inputSketc
 import { RegionIndex, answerKey, type AnswerKey, type RadiusByAnswer } from './regionIndex.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
+import { ConflictOrder } from './conflictOrder.js';
 import { capRadius, finishDecision, planDecision, reach, type Candidate, type RuleOutcome } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
 
@@ -74,6 +75,7 @@ export class SequentialMemory {
   private count = 0;
   /** Record indices by the hash of their input bits (exact repeats). */
   private readonly byHash = new HashIndex();
+  private readonly conflictOrder = new ConflictOrder();
   /** Records of the current group, not yet durable (index -> record). */
   private readonly unwritten = new Map<number, DecisionRecord>();
   /** Records 1..durableCount are fsynced: only those are readable from outside. */
@@ -327,6 +329,7 @@ export class SequentialMemory {
     // Projected and sketch-quantized once for the two or three searches of applyRules.
     const query = this.prepare(input);
     const { rules, examined } = this.applyRules(base, query);
+    this.noteConflict(base.answer, rules);
 
     const seq = this.count + 1;
     const decideMs = performance.now() - started;
@@ -383,13 +386,19 @@ export class SequentialMemory {
     let candidates = [...own, ...this.cappingCandidates(query, baseKey, searched)];
     const examined = candidates.length;
     const plan = planDecision(base, candidates);
+    const planKey = answerKey(plan.answer);
     if (plan.action === 'relabel') {
       // A new answer: cap its ball against every other answer, the proposed one included;
       // the regions found so far already bound the radius.
-      const planKey = answerKey(plan.answer);
       candidates = this.cappingCandidates(query, planKey, plan.upper, candidates.filter((c) => answerKey(c.answer) !== planKey));
     }
     return { rules: finishDecision(base, plan, candidates), examined };
+  }
+
+  /** Which answer decided a relabel or a shrink (see ConflictOrder). */
+  private noteConflict(proposed: number | null, rules: RuleOutcome): void {
+    if (rules.action === 'relabel') this.conflictOrder.record(answerKey(proposed), answerKey(rules.answer));
+    if (rules.action === 'shrink') this.conflictOrder.record(answerKey(proposed), this.answers[rules.conflictSeq! - 1]);
   }
 
   // --- the index -----------------------------------------------------------------------------
@@ -509,13 +518,15 @@ export class SequentialMemory {
     const seen = new Set(known.map((c) => c.seq));
     let bound = upper;
     for (const c of known) bound = Math.max(0, Math.min(bound, capRadius(c.distance, c.radius)));
-    this.index!.search(query.projected, (answer) => (answer === ownKey ? null : bound), (ids) => {
+    const check = (ids: readonly number[]) => {
       for (const id of ids) {
         if (this.answers[id] === ownKey || seen.has(id + 1)) continue;
         const found = this.checkCandidate(query, id, bound, out);
         if (found !== null) bound = Math.max(0, Math.min(bound, capRadius(found.distance, found.radius)));
       }
-    });
+    };
+    // The answers that usually conflict with this one first: the bound falls sooner.
+    this.index!.search(query.projected, (answer) => (answer === ownKey ? null : bound), check, this.conflictOrder.first(ownKey));
     return out;
   }
 
