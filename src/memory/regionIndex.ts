@@ -26,7 +26,8 @@ function bandOf(radius: number): number {
 
 interface Band {
   answer: AnswerKey;
-  band: number;
+  /** bandOf(radius) of its regions. */
+  radiusBand: number;
   tree: ProjectionTree;
   /** Local point id -> record index. */
   records: number[];
@@ -152,9 +153,9 @@ export class RegionIndex {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { answer: answerKey(answer), band: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
+      band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
       this.bands.set(key, band);
-      this.ordered = [...this.bands.values()].sort((a, b) => b.band - a.band || a.answer - b.answer);
+      this.ordered = [...this.bands.values()].sort((a, b) => b.radiusBand - a.radiusBand || a.answer - b.answer);
       this.bandsOf.set(band.answer, this.ordered.filter((b) => b.answer === band!.answer));
     }
     return band;
