@@ -145,7 +145,7 @@ describe('index maintenance', () => {
   it('merges segments after the answer whose record made the merge due, and finds every record meanwhile', async () => {
     const seed = 6;
     const events: string[] = [];
-    const memory = await openMemory('l2', seed, { onMaintenance: () => events.push('merge') });
+    const memory = await openMemory('l2', seed, { onMaintenance: (e) => events.push(`merge ${e.merges}`) });
     const random = rng(seed);
     const inputs: Float32Array[] = [];
     // One answer and one radius: one tree, whose 128-point buffers seal at records 128, 256, ...;
@@ -158,8 +158,9 @@ describe('index maintenance', () => {
       // Every stored record is a candidate at a radius that reaches all of them.
       if (i % 64 === 63) expect(memory.conflictCandidates(x, 1e6).length, `seed=${seed} after ${i + 1}`).toBe(i + 1);
     }
-    const firstMerge = events.indexOf('merge');
+    const firstMerge = events.findIndex((e) => e.startsWith('merge'));
     expect(firstMerge, `seed=${seed} ${events.slice(250, 262).join(', ')}`).toBeGreaterThan(events.indexOf('answer 256'));
+    expect(events[firstMerge], `seed=${seed}`).toBe('merge 1');
     await memory.close();
   });
 });

@@ -101,7 +101,7 @@ export class GatewayMetrics {
       labelNames: ['model', 'norm'], buckets: MEMORY_BUCKETS_S, registers,
     });
     this.memoryMaintenanceDuration = new Histogram({
-      name: 'certigate_memory_maintenance_duration_seconds', help: 'One merge of index segments, run after the decisions that made it due were answered (decisions arriving meanwhile wait)',
+      name: 'certigate_memory_maintenance_duration_seconds', help: 'Merges of index segments run after a group was answered (decisions arriving meanwhile wait)',
       labelNames: ['model', 'norm'], buckets: MEMORY_BUCKETS_S, registers,
     });
     this.memoryGroupSize = new Histogram({

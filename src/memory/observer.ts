@@ -29,6 +29,6 @@ export interface MemoryObserver {
   onQueueDepth?(event: { model: string; norm: Norm; depth: number }): void;
   onReplay?(event: { model: string; norm: Norm; records: number; ms: number; tornTail: { offset: number; bytes: number; reason: string } | null }): void;
   onFailure?(event: { model: string; norm: Norm; error: Error }): void;
-  /** One merge of index segments, run after the decisions that made it due were answered. */
-  onMaintenance?(event: { model: string; norm: Norm; ms: number }): void;
+  /** Index maintenance after a group was answered: segment merges and how long they took. */
+  onMaintenance?(event: { model: string; norm: Norm; merges: number; ms: number }): void;
 }

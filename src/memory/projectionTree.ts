@@ -516,12 +516,6 @@ export class ProjectionTree {
     return n >= 2 && 2 * this.segments[n - 1].count >= this.segments[n - 2].count;
   }
 
-  /** Points in the two newest segments (what a due merge rebuilds). */
-  get dueMergeSize(): number {
-    const n = this.segments.length;
-    return n >= 2 ? this.segments[n - 1].count + this.segments[n - 2].count : 0;
-  }
-
   /** Merges the two newest segments if due (the logarithmic method); true if it did. */
   mergeOnce(): boolean {
     if (!this.mergeDue) return false;

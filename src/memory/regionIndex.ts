@@ -128,22 +128,19 @@ export class RegionIndex {
     for (const band of this.ordered) if (!first.includes(band.answer)) visit(band);
   }
 
-  /** Whether a tree has segments due to merge (see mergeOnce). */
+  /** Whether a tree has segments due to merge (see maintain). */
   get maintenanceDue(): boolean {
     return this.ordered.some((band) => band.tree.mergeDue);
   }
 
   /**
-   * Makes one merge of segments that is due, if any (the tree whose due merge is smallest first);
-   * true if it did. Adds never merge (below a bound), so that the decision whose record filled a
-   * buffer does not wait for one.
+   * Merges every segment that is due to merge; returns how many merges it made. Adds never merge
+   * (below a bound), so that the decision whose record filled a buffer does not wait for them.
    */
-  mergeOnce(): boolean {
-    let smallest: Band | null = null;
-    for (const band of this.ordered) {
-      if (band.tree.mergeDue && (smallest === null || band.tree.dueMergeSize < smallest.tree.dueMergeSize)) smallest = band;
-    }
-    return smallest !== null && smallest.tree.mergeOnce();
+  maintain(): number {
+    let merges = 0;
+    for (const band of this.ordered) while (band.tree.mergeOnce()) merges++;
+    return merges;
   }
 
   bytesUsed(): number {

@@ -231,13 +231,7 @@ export class SequentialMemory {
     this.idle = new Promise((resolve) => (this.markIdle = resolve));
     let group: Pending[] = [];
     try {
-      // Decisions first; a due merge of index segments runs between groups, one at a time, and
-      // while no decision waits.
-      while (!this.failure && (this.queue.size > 0 || this.index?.maintenanceDue)) {
-        if (this.queue.size === 0) {
-          await this.maintain(true);
-          continue;
-        }
+      while (this.queue.size > 0 && !this.failure) {
         group = [];
         const frames: Uint8Array[] = [];
         const outcomes: MemoryOutcome[] = [];
@@ -269,8 +263,7 @@ export class SequentialMemory {
         this.unwritten.clear();
         this.durableCount = this.count;
         group.forEach((item, i) => item.resolve(outcomes[i]));
-        // One merge after each group even under load, so that merges never wait for a pause.
-        if (this.index?.maintenanceDue) await this.maintain(false);
+        if (this.index?.maintenanceDue) await this.maintain();
       }
     } catch (error) {
       // A broken invariant in the decision code: nothing of this group was written.
@@ -282,16 +275,15 @@ export class SequentialMemory {
   }
 
   /**
-   * One merge of index segments, once the answers just resolved are on their way (after the next
-   * turn of the event loop): a merge of large segments takes tens of milliseconds, which no answer
-   * should wait for. Decisions that arrive during it queue and are taken next; with `idle`, one
-   * that arrived before it starts goes first.
+   * Merges the index's due segments once the answers just resolved are on their way (after the
+   * next turn of the event loop): a merge of large segments takes tens of milliseconds, which no
+   * answer should wait for. Decisions that arrive meanwhile queue and are taken next.
    */
-  private async maintain(idle: boolean): Promise<void> {
+  private async maintain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
-    if (idle && this.queue.size > 0) return;
     const started = performance.now();
-    if (this.index!.mergeOnce()) this.observer.onMaintenance?.({ model: this.model, norm: this.norm, ms: performance.now() - started });
+    const merges = this.index!.maintain();
+    this.observer.onMaintenance?.({ model: this.model, norm: this.norm, merges, ms: performance.now() - started });
   }
 
   /** After a failed write the in-memory state may be ahead of the file: refuse until reopened. */
