@@ -506,9 +506,9 @@ export class SequentialMemory {
   }
 
   /**
-   * Regions of every answer but `ownKey` that can cap a ball of radius `upper` at the input:
-   * every one whose cap is below the smallest cap among them (the binding one; ties included),
-   * and every one that contains the input. `known` are such regions found before.
+   * Regions of every answer but `ownKey` that decide step 3 for a ball of radius `upper` at the
+   * input: those with the smallest cap below `upper` (the binding region and its ties) and every
+   * one that contains the input, possibly with others. `known` are such regions found before.
    * The search bound is the smallest cap found so far, never below 0 (so that no region holding
    * the input is missed): it falls as the search goes, tree by tree, and later trees are searched
    * with less.
