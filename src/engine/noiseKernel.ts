@@ -4,6 +4,7 @@
 import { LANES, type Xoshiro128 } from './random.js';
 import type { Norm } from './types.js';
 import { NOISE_WASM_BASE64 } from './noiseKernelWasm.js';
+import { compileKernel } from '../util/wasmKernel.js';
 
 // Byte offsets of the kernel's memory layout (see wasm/noise.wat).
 const DENSITIES_OFFSET = 2560;
@@ -20,7 +21,7 @@ interface KernelExports {
   uniform(x: number, d: number, sigma: number, out: number, count: number): void;
 }
 
-const wasmModule = new WebAssembly.Module(Buffer.from(NOISE_WASM_BASE64, 'base64'));
+const wasmModule = compileKernel(NOISE_WASM_BASE64);
 
 export class NoiseKernel {
   private readonly exports: KernelExports;

@@ -21,6 +21,7 @@
 // that wasm32 limits never bite), each also holding a copy of the current query's codes.
 // A candidate is dropped only when its bound, less the rounding margins, reaches its reach.
 import { SKETCH_BOUND_WASM_BASE64 } from './sketchBoundWasm.js';
+import { compileKernel } from '../util/wasmKernel.js';
 import type { Norm } from './types.js';
 
 /** Sketches are allocated this many records at a time (3 MB at d = 784); a replay batch of this size becomes a chunk. */
@@ -42,7 +43,7 @@ const PAGE_BYTES = 65536;
 /** Per-record table, this many float64 each: low, step, error, Q1, Q2 (together: one or two cache lines per candidate). */
 const META = 5;
 
-const sketchModule = new WebAssembly.Module(Buffer.from(SKETCH_BOUND_WASM_BASE64, 'base64'));
+const sketchModule = compileKernel(SKETCH_BOUND_WASM_BASE64);
 
 interface SketchKernel {
   /** sum_k q[k] * r[k] over 16 * blocks codes: i16 query codes at byte q, u8 record codes at byte r. */

@@ -12,6 +12,7 @@
 // rebuilt O(log n) times and a query visits O(log n) segments.
 import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
+import { compileKernel } from '../util/wasmKernel.js';
 
 const LEAF_MAX = 32;
 /** Points scanned linearly before they are sealed into a segment. */
@@ -39,7 +40,7 @@ const SCALE = Math.fround(1 + 1e-4);
 const LARGEST_FLOAT32_REACH = 1e15;
 
 const WASM_PAGE_BYTES = 65_536;
-const searchModule = new WebAssembly.Module(Buffer.from(REGION_SEARCH_WASM_BASE64, 'base64'));
+const searchModule = compileKernel(REGION_SEARCH_WASM_BASE64);
 
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
 interface SearchKernel {
