@@ -201,7 +201,7 @@ describe('index across the principal-axes rotation and a replay', () => {
 
 describe('projection lower bound', () => {
   it('never exceeds the l2 or l1 distance, for square, non-square and rotated projections', async () => {
-    const { makeProjection, project, principalAxes, withRotation, pointLength } = await import('../src/memory/projection.js');
+    const { makeProjection, project, principalAxes, withRotation, pointLength, LEADING } = await import('../src/memory/projection.js');
     const { symmetricEigenvectors } = await import('../src/memory/jacobi.js');
     const { rng, gaussian } = await import('./helpers/memory-streams.js');
     for (const [d, seed] of [[784, 1], [100, 2], [3072, 3], [5, 4]] as const) {
@@ -214,7 +214,7 @@ describe('projection lower bound', () => {
       const rotated = withRotation(base, principalAxes(sample, 64, width, symmetricEigenvectors));
       for (const p of [base, rotated]) {
         const bound = width;
-        const lead = Math.min(24, width);
+        const lead = Math.min(LEADING, width);
         expect(pointLength(p)).toBe(bound + lead);
         for (let t = 0; t < 200; t++) {
           const x = vectors[Math.floor(random() * vectors.length)];

@@ -64,8 +64,12 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
   return { ...p, rotation };
 }
 
-/** Principal coordinates kept per point. */
-export const LEADING = 24;
+/**
+ * Principal coordinates kept per point (the trees split on them and test them first). 16 rather
+ * than 24: the same p99 at 10^6 in bench runs side by side, a lower p50, a faster replay and
+ * fewer bytes per point (docs/benchmarks.md, "Memory").
+ */
+export const LEADING = 16;
 
 export function leadingCount(p: BlockProjection): number {
   return Math.min(LEADING, 2 * p.dims);
