@@ -1,10 +1,11 @@
 // Compiles a WebAssembly kernel that many instances share. V8 (Node 20) first calls each
 // export of each instance through a generic JS-to-wasm wrapper and, at its 1000th call,
-// compiles a wrapper for it on the main thread (0.38 ms measured per instance). The memory
-// makes an instance per index segment, so those compiles landed inside decisions, several at
-// once. Without the generic wrapper, V8 compiles one wrapper per module and signature, which
-// every instance shares. The flag is read when exports are created, so it is set before any
-// kernel is compiled; it changes no result, only how calls enter WebAssembly.
+// compiles a wrapper for it on the calling thread (about 0.3 ms per instance of the region
+// search, bench/wasmCalls.ts). The memory makes an instance per index segment, so those
+// compiles landed inside decisions, several at once. Without the generic wrapper, V8 compiles
+// one wrapper per module and signature, which every instance shares (and each call is cheaper).
+// The flag is process-wide and set before any kernel is compiled; it changes no result, only
+// how calls enter WebAssembly.
 import { setFlagsFromString } from 'node:v8';
 
 export function compileKernel(base64: string): WebAssembly.Module {
