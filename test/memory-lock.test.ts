@@ -122,8 +122,8 @@ describe('data directory lock (real processes)', () => {
     holder.child.kill('SIGKILL');
     expect((await holder.exited).signal).toBe('SIGKILL');
 
-    // One attempt, no retry loop, no cleanup of LOCK (it still names the dead holder).
-    expect(JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')).pid).toBe(holder.child.pid);
+    // One attempt, no retry loop, no cleanup of .lock (it still names the dead holder).
+    expect(JSON.parse(readFileSync(join(dir, '.lock'), 'utf8')).pid).toBe(holder.child.pid);
     const s = store(dir);
     const memory = await s.memory('m', 'l2');
     expect(memory.lastSeq).toBe(holder.lastSeq);
@@ -133,7 +133,18 @@ describe('data directory lock (real processes)', () => {
       expect(Array.from(record!.input), `seq ${seq}`).toEqual([seq, 0]);
     }
     expect((await s.decide(proposal('m', 'l2', Float32Array.of(1000, 0), 1, 0.1))).seq).toBe(41);
-    expect(JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')).pid).toBe(process.pid);
+    expect(JSON.parse(readFileSync(join(dir, '.lock'), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it('leaves every model name free: a memory named LOCK opens, records and exports beside the lock', async () => {
+    const dir = dataDir();
+    const s = store(dir);
+    expect((await s.decide(proposal('LOCK', 'l2', Float32Array.of(1, 2), 1, 0.1))).seq).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual(['.lock', 'LOCK']);
+    expect(await s.list()).toEqual([{ model: 'LOCK', norm: 'l2' }]);
+    const seqs: number[] = [];
+    for await (const line of s.export('LOCK')) seqs.push(line.seq);
+    expect(seqs).toEqual([1]);
   });
 
   it('lets read-only stores open while the lock is held', async () => {
@@ -207,6 +218,6 @@ describe('data directory lock (real processes)', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^certigate certify: /);
     expect(run.stderr).toContain(expected);
-    expect(readdirSync(dir).sort()).toEqual(['LOCK', 'm']); // neither created a memory
+    expect(readdirSync(dir).sort()).toEqual(['.lock', 'm']); // neither created a memory
   });
 });

@@ -18,8 +18,9 @@
 // network namespaces that share one volume are not protected from each other; give each
 // writer its own data directory there.
 //
-// <dataDir>/LOCK (pid, host, start time) is only information for the error message; it is
-// neither checked nor needed for exclusion.
+// <dataDir>/.lock (pid, host, start time) is only information for the error message; it is
+// neither checked nor needed for exclusion. Its name starts with a dot, which no model name
+// does, so that every model name (LOCK included) can name a memory beside it.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, realpath, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -27,7 +28,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DataDirLockedError, type DataDirLockHolder } from './errors.js';
 
-export const LOCK_INFO_FILE = 'LOCK';
+export const LOCK_INFO_FILE = '.lock';
 
 export class DataDirLock {
   private released: Promise<void> | null = null;
@@ -66,7 +67,7 @@ export class DataDirLock {
     return lock;
   }
 
-  /** Idempotent. Removes LOCK while still holding (so it never deletes a successor's), then frees the name. */
+  /** Idempotent. Removes the .lock file while still holding (so it never deletes a successor's), then frees the name. */
   release(): Promise<void> {
     this.released ??= (async () => {
       await unlink(join(this.dataDir, LOCK_INFO_FILE)).catch(() => {});
@@ -97,7 +98,7 @@ function listen(server: Server, path: string): Promise<void> {
   });
 }
 
-/** The holder as LOCK describes it; undefined when it is missing, half-written or not ours. */
+/** The holder as the .lock file describes it; undefined when it is missing, half-written or not ours. */
 async function readHolder(dataDir: string): Promise<DataDirLockHolder | undefined> {
   try {
     const parsed = JSON.parse(await readFile(join(dataDir, LOCK_INFO_FILE), 'utf8')) as Partial<DataDirLockHolder>;

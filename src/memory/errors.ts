@@ -57,7 +57,7 @@ export class LogCorruptionError extends Error {
   }
 }
 
-/** Who holds a data directory, as its LOCK file says (information only; the lock is the socket). */
+/** Who holds a data directory, as its .lock file says (information only; the lock is the socket). */
 export interface DataDirLockHolder {
   pid: number;
   hostname: string;
@@ -77,7 +77,7 @@ export class DataDirLockedError extends MemoryError {
   ) {
     const who = holder
       ? `pid ${holder.pid} on host ${holder.hostname}, since ${holder.startedAt}`
-      : 'holder unknown: its LOCK file is missing or unreadable';
+      : 'holder unknown: its .lock file is missing or unreadable';
     super(
       409, 'data_dir_locked',
       `data directory ${dataDir} is in use by another certigate writer (${who}); ` +
