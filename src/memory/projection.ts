@@ -66,8 +66,8 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
 
 /**
  * Principal coordinates kept per point (the trees split on them and test them first). 16 rather
- * than 24: the same p99 at 10^6 in bench runs side by side, a lower p50, a faster replay and
- * fewer bytes per point (docs/benchmarks.md, "Memory").
+ * than 24: on one 10^6 memory, searched side by side, the same p99, a lower p50, a faster replay
+ * and fewer bytes per point; 12 and 32 were no better.
  */
 export const LEADING = 16;
 
