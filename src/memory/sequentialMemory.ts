@@ -518,9 +518,11 @@ export class SequentialMemory {
     const seen = new Set(known.map((c) => c.seq));
     let bound = upper;
     for (const c of known) bound = Math.max(0, Math.min(bound, capRadius(c.distance, c.radius)));
+    // No tree of ownKey is searched (radiusOf is null for it), so every id is of another answer:
+    // not reading answers[id] here saves a random read from RAM per candidate.
     const check = (ids: readonly number[]) => {
       for (const id of ids) {
-        if (this.answers[id] === ownKey || seen.has(id + 1)) continue;
+        if (seen.size > 0 && seen.has(id + 1)) continue;
         const found = this.checkCandidate(query, id, bound, out);
         if (found !== null) bound = Math.max(0, Math.min(bound, capRadius(found.distance, found.radius)));
       }
