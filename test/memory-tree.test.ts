@@ -61,7 +61,7 @@ describe('projection tree (float32 search)', () => {
         const p = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
         const radius = random() < 0.2 ? 0 : 2 * random();
         points.push({ p, radius });
-        tree.add(p, radius, false);
+        tree.add(p, radius, false, points.length - 1);
       }
       check(`online at ${target}`);
     }
@@ -109,7 +109,7 @@ describe('projection tree (float32 search)', () => {
           for (let k = 0; k < leading; k++) p[bound + k] = q[bound + k] + ((direction[k] / norm) * distance) / 2;
         }
         points.push({ p, radius: R });
-        tree.add(p, R, false);
+        tree.add(p, R, false, points.length - 1);
       }
       const check = (label: string) => {
         queries.forEach((query, qi) => {
@@ -130,7 +130,7 @@ describe('projection tree (float32 search)', () => {
   it('keeps huge, tiny and infinite coordinates (a bound that cannot be computed drops nothing)', () => {
     const tree = new ProjectionTree(bound, leading);
     const rows = [1e38, -1e38, 3e38, 1e-30, 0, Infinity].map((v) => Float64Array.from({ length: bound + leading }, (_, k) => (k % 2 ? v : -v)));
-    rows.forEach((p, i) => tree.add(p, 0.5, i % 2 === 0));
+    rows.forEach((p, i) => tree.add(p, 0.5, i % 2 === 0, i));
     tree.build();
     for (const query of rows) {
       const expected = bruteForce(rows.map((p) => ({ p, radius: 0.5 })), query, 0.5, bound, leading);

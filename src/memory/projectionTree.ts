@@ -60,7 +60,7 @@ class Layout {
   }
 }
 
-/** Points: leading coordinates (read through leadAt), embedding, radius (never below the stored one), local id. */
+/** Points: leading coordinates (read through leadAt), embedding, radius (never below the stored one), id (as added). */
 interface PointSet {
   count: number;
   embedding: Float32Array;
@@ -241,7 +241,7 @@ class Segment implements PointSet {
   }
 
   /**
-   * Appends to `out` the local ids of every point whose lower bound is below reach(radius, R) +
+   * Appends to `out` the ids of every point whose lower bound is below reach(radius, R) +
    * slack; `qLead` and `qEmbedding` are the query's leading and (padded) embedding coordinates
    * in float32, `slack` covers their rounding and the stored points' (absolute errors).
    */
@@ -464,12 +464,11 @@ export class ProjectionTree {
     return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.capacity * ((this.leadDims + this.embeddingDims) * 4 + 12);
   }
 
-  /** Adds a point (its local id is the number of points before it); `bulk` defers sealing to build(). */
-  add(projected: Float64Array, radius: number, bulk: boolean): number {
-    const id = this.size++;
+  /** Adds a point that searches return as `id`; `bulk` defers sealing to build(). */
+  add(projected: Float64Array, radius: number, bulk: boolean, id: number): void {
+    this.size++;
     this.buffer.push(projected, this.boundDims, this.leading, radius, id);
     if (!bulk && this.buffer.count >= BUFFER_MAX) this.seal();
-    return id;
   }
 
   /** Seals everything into one segment (after a bulk load, or a change of leading coordinates). */

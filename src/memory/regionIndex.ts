@@ -28,9 +28,8 @@ interface Band {
   answer: AnswerKey;
   /** bandOf(radius) of its regions. */
   radiusBand: number;
+  /** Its points, by record index. */
   tree: ProjectionTree;
-  /** Local point id -> record index. */
-  records: number[];
 }
 
 /** The query radius for the regions of each answer (-1: abstain); null: those regions are not searched. */
@@ -72,8 +71,7 @@ export class RegionIndex {
   /** Adds record `index` (= count); online adds place it in the tree now, bulk adds wait for build(). */
   add(projected: Float64Array, answer: number | null, radius: number, online: boolean): void {
     const band = this.band(answer, radius);
-    band.tree.add(projected, radius, !(online && this.online));
-    band.records.push(this.count);
+    band.tree.add(projected, radius, !(online && this.online), this.count);
     if (this.sample) {
       this.sample.set(projected.subarray(0, this.embedding), this.count * this.embedding);
       if (this.count + 1 === ROTATION_SAMPLE) this.rotate();
@@ -112,17 +110,13 @@ export class RegionIndex {
    */
   search(projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[]) => void, first: readonly AnswerKey[] = []): void {
     const records: number[] = [];
-    const local: number[] = [];
     const query = this.query.set(projected);
     const visit = (band: Band) => {
       const r = radiusOf(band.answer);
       if (r === null) return;
-      local.length = 0;
-      band.tree.candidates(query, r, local);
-      if (local.length === 0) return;
       records.length = 0;
-      for (const id of local) records.push(band.records[id]);
-      found(records);
+      band.tree.candidates(query, r, records);
+      if (records.length > 0) found(records);
     };
     for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) visit(band);
     for (const band of this.ordered) if (!first.includes(band.answer)) visit(band);
@@ -145,7 +139,7 @@ export class RegionIndex {
 
   bytesUsed(): number {
     let bytes = 0;
-    for (const band of this.bands.values()) bytes += band.tree.bytesUsed() + band.records.length * 8;
+    for (const band of this.bands.values()) bytes += band.tree.bytesUsed();
     return bytes;
   }
 
@@ -153,7 +147,7 @@ export class RegionIndex {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading), records: [] };
+      band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading) };
       this.bands.set(key, band);
       this.ordered = [...this.bands.values()].sort((a, b) => b.radiusBand - a.radiusBand || a.answer - b.answer);
       this.bandsOf.set(band.answer, this.ordered.filter((b) => b.answer === band!.answer));
