@@ -93,22 +93,17 @@ export class RegionIndex {
     this.online = true;
   }
 
-  /** Record indices that may lie within reach(radiusOf(answer), R) of the projected query. */
-  candidates(projected: Float64Array, radiusOf: RadiusByAnswer): number[] {
-    const out: number[] = [];
-    this.search(projected, radiusOf, (records) => {
-      for (const id of records) out.push(id);
-    });
-    return out;
-  }
-
   /**
-   * The same records as candidates(), handed to `found` tree by tree: the trees of the answers in
-   * `first` in that order, then the others, the bands of the largest regions first (they cap the
-   * most). radiusOf is asked before each tree: a caller that finds a conflict searches the later
-   * trees with less. `found` gets a reused array.
+   * The record indices that may lie within reach(radiusOf(answer), R) of the projected query,
+   * handed to `found` tree by tree with the tree's answer: the trees of the answers in `first` in
+   * that order, then the others, the bands of the largest regions first (they cap the most).
+   * radiusOf is asked before each tree: a caller that finds a conflict searches the later trees
+   * with less. `found` gets a reused array.
    */
-  search(projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[]) => void, first: readonly AnswerKey[] = []): void {
+  search(
+    projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[], answer: AnswerKey) => void,
+    first: readonly AnswerKey[] = [],
+  ): void {
     const records: number[] = [];
     const query = this.query.set(projected);
     const visit = (band: Band) => {
@@ -116,7 +111,7 @@ export class RegionIndex {
       if (r === null) return;
       records.length = 0;
       band.tree.candidates(query, r, records);
-      if (records.length > 0) found(records);
+      if (records.length > 0) found(records, band.answer);
     };
     for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) visit(band);
     for (const band of this.ordered) if (!first.includes(band.answer)) visit(band);

@@ -498,10 +498,10 @@ export class SequentialMemory {
   /** Every record with exact distance < reach(radiusOf(its answer), R_i). */
   private exactCandidates(query: PreparedInput, radiusOf: RadiusByAnswer): Candidate[] {
     const out: Candidate[] = [];
-    for (const id of this.index!.candidates(query.projected, radiusOf)) {
-      const r = radiusOf(this.answers[id]);
-      if (r !== null) this.checkCandidate(query, id, r, out);
-    }
+    this.index!.search(query.projected, radiusOf, (ids, answer) => {
+      const r = radiusOf(answer)!; // only trees with a radius are searched
+      for (const id of ids) this.checkCandidate(query, id, r, out);
+    });
     return out;
   }
 
