@@ -200,41 +200,75 @@ describe('index across the principal-axes rotation and a replay', () => {
 });
 
 describe('projection lower bound', () => {
-  it('never exceeds the l2 or l1 distance, for square, non-square and rotated projections', async () => {
-    const { makeProjection, project, principalAxes, withRotation, pointLength, LEADING } = await import('../src/memory/projection.js');
+  it('never exceeds the l2 or l1 distance (coarse, leading, fine, codes), for square, non-square and rotated projections', async () => {
+    const { makeProjection, project, principalAxes, withRotation, pointLength, fineOffset, fineLength, LEADING } = await import('../src/memory/projection.js');
+    const { fitGrid, encodePoint } = await import('../src/memory/codeGrid.js');
     const { symmetricEigenvectors } = await import('../src/memory/jacobi.js');
     const { rng, gaussian } = await import('./helpers/memory-streams.js');
-    for (const [d, seed] of [[784, 1], [100, 2], [3072, 3], [5, 4]] as const) {
+    for (const [d, seed] of [[784, 1], [100, 2], [3072, 3], [5, 4], [196, 5], [900, 6], [25, 7], [49, 8], [1, 9]] as const) {
       const random = rng(seed);
       const base = makeProjection(d);
       const width = 2 * base.dims;
+      const fine = fineOffset(base);
+      const fineWidth = fineLength(base);
       const sample = new Float32Array(64 * width);
+      const fineSample = new Float64Array(64 * fineWidth);
       const vectors = Array.from({ length: 64 }, () => Float32Array.from({ length: d }, () => random()));
-      vectors.forEach((v, i) => sample.set(project(base, v).subarray(0, width), i * width));
+      vectors.forEach((v, i) => {
+        const point = project(base, v);
+        sample.set(point.subarray(0, width), i * width);
+        fineSample.set(point.subarray(fine, fine + fineWidth), i * fineWidth);
+      });
       const rotated = withRotation(base, principalAxes(sample, 64, width, symmetricEigenvectors));
+      const grid = fitGrid(fineSample, 64, fineWidth);
+      const [codesX, codesY] = [new Int8Array(grid.width), new Int8Array(grid.width)];
       for (const p of [base, rotated]) {
-        const bound = width;
         const lead = Math.min(LEADING, width);
-        expect(pointLength(p)).toBe(bound + lead);
+        expect(pointLength(p)).toBe(width + lead + fineWidth);
         for (let t = 0; t < 200; t++) {
           const x = vectors[Math.floor(random() * vectors.length)];
-          const scale = [1e-6, 1e-3, 0.1, 1][t % 4];
+          // Mostly near x (where the bounds are tight), sometimes far outside the grid's range.
+          const scale = [1e-6, 1e-3, 0.1, 1, 30][t % 5];
           const y = Float32Array.from(x, (v) => v + scale * gaussian(random) * (random() < 0.3 ? 0 : 1));
           const px = project(p, x);
           const py = project(p, y);
-          let lb = 0;
-          for (let k = 0; k < bound; k++) lb += (px[k] - py[k]) ** 2;
-          lb = Math.sqrt(lb);
-          const coarse = Math.hypot(...Array.from({ length: lead }, (_, k) => px[bound + k] - py[bound + k]));
+          const gap = (from: number, to: number) => Math.hypot(...Array.from({ length: to - from }, (_, k) => px[from + k] - py[from + k]));
+          const coarseBound = gap(0, width);
+          const leadBound = gap(width, width + lead);
+          const fineBound = gap(fine, fine + fineWidth);
+          const errorX = encodePoint(grid, px, fine, codesX, 0);
+          const errorY = encodePoint(grid, py, fine, codesY, 0);
+          let squares = 0;
+          for (let k = 0; k < grid.width; k++) squares += (codesX[k] - codesY[k]) ** 2;
+          const codeBound = grid.step * Math.sqrt(squares) - errorX - errorY;
           const l2 = distance(x, y, 'l2');
           const l1 = distance(x, y, 'l1');
           const context = `d=${d} seed=${seed} t=${t} rotated=${p.rotation !== null}`;
-          expect(lb, context).toBeLessThanOrEqual(l2 * (1 + 1e-9) + 1e-12);
-          expect(coarse, context).toBeLessThanOrEqual(l2 * (1 + 1e-9) + 1e-12);
+          for (const bound of [coarseBound, leadBound, fineBound, codeBound]) expect(bound, context).toBeLessThanOrEqual(l2 * (1 + 1e-9) + 1e-12);
+          // The fine bound is at least the coarse one (the coarse numbers are a 1-Lipschitz function of the fine ones).
+          expect(coarseBound, context).toBeLessThanOrEqual(fineBound * (1 + 1e-9) + 1e-12);
           expect(l2, context).toBeLessThanOrEqual(l1 * (1 + 1e-12));
         }
       }
     }
+  });
+
+  it('projects 2x2 tiles of square images (the unrolled path) exactly as the general path does', async () => {
+    const { makeProjection, project } = await import('../src/memory/projection.js');
+    const { rng } = await import('./helpers/memory-streams.js');
+    const random = rng(12);
+    {
+      const d = 784; // 28 x 28: the 14 x 14 fine tiles are 2 x 2 pixels
+      const fast = makeProjection(d);
+      expect(fast.tile).toBe(2);
+      const general = { ...fast, tile: 0 };
+      for (let t = 0; t < 20; t++) {
+        const x = Float32Array.from({ length: d }, () => random() * 2 - 0.5);
+        expect(Array.from(project(fast, x)), `d=${d} t=${t}`).toEqual(Array.from(project(general, x)));
+      }
+    }
+    // Not 2x2 tiles: 56x56 (4x4), 30x30 (uneven), 10x10 (single pixels), non-square.
+    for (const d of [3136, 900, 100, 3072]) expect(makeProjection(d).tile, `d=${d}`).toBe(0);
   });
 });
 

@@ -1,22 +1,47 @@
-// The projection tree's float32 search against float64 brute force, where float32 rounding
-// matters: points on the boundary of the reach (in the full and in the leading coordinates),
-// duplicates searched with radius 0, huge and tiny coordinates, and the float32 rounding of radii.
+// The projection tree's search against float64 brute force, where rounding matters: points on
+// the boundary of the reach on their leading coordinates (float32) and on their codes (exact
+// integer sums, errors in float32), duplicates searched with radius 0, huge, tiny and infinite
+// coordinates, points without codes, and the float32 rounding of radii.
 import { describe, expect, it } from 'vitest';
-import { ProjectionTree, TreeQuery, float32AtLeast } from '../src/memory/projectionTree.js';
+import { codeWidth, encodePoint, type CodeGrid } from '../src/memory/codeGrid.js';
+import { ProjectionTree, TreeQuery, float32AtLeast, type TreePoint } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
 
-/** Ids of the points whose two float64 lower bounds (on the float32 stored coordinates) are below reach. */
-function bruteForce(points: { p: Float64Array; radius: number }[], query: Float64Array, radius: number, bound: number, leading: number): number[] {
-  const f32 = Math.fround;
+/** A stored point of these tests: leading coordinates, codes (or none), their error, and the radius. */
+interface Stored {
+  point: TreePoint;
+  radius: number;
+}
+
+/** A grid centred at 0 (the tree never sees how codes were made, only codes, errors and the step). */
+function grid(length: number, step: number): CodeGrid {
+  return { length, width: codeWidth(length), offset: new Float64Array(length), step };
+}
+
+function coded(g: CodeGrid, lead: Float64Array, fine: Float64Array): TreePoint {
+  const codes = new Int8Array(g.width);
+  const codeError = encodePoint(g, fine, 0, codes, 0);
+  return { lead, codes, codeError, norm: Math.hypot(...fine) };
+}
+
+/**
+ * Ids of the points whose two float64 lower bounds are below reach: the leading coordinates as
+ * stored (float32), and step * ||query codes - codes|| - errors (errors as stored: float32, up).
+ */
+function bruteForce(points: Stored[], query: TreeQuery, qLead: Float64Array, radius: number): number[] {
   const out: number[] = [];
-  points.forEach(({ p, radius: R }, id) => {
-    const limit = reach(radius, R) ** 2;
+  points.forEach(({ point, radius: R }, id) => {
+    const limit = reach(radius, R);
     let lead = 0;
-    for (let k = 0; k < leading; k++) lead += (query[bound + k] - f32(p[bound + k])) ** 2;
-    let full = 0;
-    for (let k = 0; k < bound; k++) full += (query[k] - f32(p[k])) ** 2;
-    if (!(lead >= limit) && !(full >= limit)) out.push(id);
+    for (let k = 0; k < qLead.length; k++) lead += (qLead[k] - Math.fround(point.lead[k])) ** 2;
+    if (Math.sqrt(lead) >= limit) return;
+    if (point.codes && query.codeError < Infinity) {
+      let squares = 0;
+      for (let k = 0; k < query.codes.length; k++) squares += (query.codes[k] - point.codes[k]) ** 2;
+      if (query.step * Math.sqrt(squares) - float32AtLeast(point.codeError) - query.codeError >= limit) return;
+    }
+    out.push(id);
   });
   return out;
 }
@@ -38,19 +63,26 @@ describe('float32AtLeast', () => {
   });
 });
 
-describe('projection tree (float32 search)', () => {
+describe('projection tree (leading coordinates in float32, codes in integers)', () => {
   it('returns exactly the points whose two lower bounds are below reach, across buffer, segments and merges', () => {
     const seed = 91;
     const random = rng(seed);
-    const [bound, leading] = [10, 5]; // both padded inside the tree
-    const tree = new ProjectionTree(bound, leading);
-    const points: { p: Float64Array; radius: number }[] = [];
+    const [leading, length] = [5, 21]; // padded inside the tree to 8 and 32
+    const g = grid(length, 0.05);
+    const tree = new ProjectionTree(leading, length);
+    const points: Stored[] = [];
+    let ruledOutByCodes = 0;
     const check = (label: string) => {
       for (let q = 0; q < 30; q++) {
-        const query = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
+        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
+        // Leading coordinates: a contraction of the fine ones (here: the first, halved).
+        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
+        const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
         const radius = [0, 0.5, 2][q % 3];
-        const expected = bruteForce(points, query, radius, bound, leading);
-        const found = tree.candidates(new TreeQuery(bound, leading).set(query), radius).sort((a, b) => a - b);
+        const expected = bruteForce(points, query, lead, radius);
+        const leadOnly = bruteForce(points, new TreeQuery(leading, length).set(lead, Math.hypot(...fine), null), lead, radius);
+        ruledOutByCodes += leadOnly.length - expected.length;
+        const found = tree.candidates(query, radius).sort((a, b) => a - b);
         // The tree widens every bound by a small rounding slack: it may add points within it, never miss one.
         expect(expected.filter((id) => !found.includes(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
         expect(found.length - expected.length, `seed=${seed} ${label} q=${q}: extra`).toBeLessThanOrEqual(1);
@@ -58,64 +90,77 @@ describe('projection tree (float32 search)', () => {
     };
     for (const target of [300, 700, 2600, 5000]) {
       while (points.length < target) {
-        const p = Float64Array.from({ length: bound + leading }, () => 2 * gaussian(random));
+        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
+        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
         const radius = random() < 0.2 ? 0 : 2 * random();
-        points.push({ p, radius });
-        tree.add(p, radius, false, points.length - 1);
+        // Some points have no codes (stored before the memory fitted its grid).
+        const point = random() < 0.1 ? { lead, codes: null, codeError: Infinity, norm: Math.hypot(...fine) } : coded(g, lead, fine);
+        points.push({ point, radius });
+        tree.add(point, radius, false, points.length - 1);
       }
       check(`online at ${target}`);
     }
     tree.build();
     check('after build');
+    // The codes did the work they are there for.
+    expect(ruledOutByCodes, `seed=${seed}`).toBeGreaterThan(1000);
   });
 
-  const [bound, leading] = [12, 8];
+  const [leading, length] = [8, 40];
 
-  it('finds every point just inside its reach, sealed or buffered, for seeds 1-3', () => {
+  it('finds every point just inside its reach on either bound, sealed or buffered, for seeds 1-3', () => {
     for (const seed of [1, 2, 3]) {
       const random = rng(seed);
-      const tree = new ProjectionTree(bound, leading);
-      const points: { p: Float64Array; radius: number }[] = [];
-      const queries = Array.from({ length: 6 }, () => Float64Array.from({ length: bound + leading }, () => 3 * gaussian(random)));
+      const g = grid(length, 0.01);
+      const tree = new ProjectionTree(leading, length);
+      const points: Stored[] = [];
+      // Query fine values on grid points: the query's own code error is only its rounding margin.
+      const queries = Array.from({ length: 6 }, () => {
+        const fine = Float64Array.from({ length }, () => g.step * Math.round((gaussian(random) * 0.5) / g.step));
+        const lead = Float64Array.from({ length: leading }, () => 3 * gaussian(random));
+        return { fine, lead, query: new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0) };
+      });
       const radii = [0, 0.3, 1.7];
-      // Around each query: points at (1 -+ 1e-7) x reach in a random direction of the full
-      // point (both bounds near the limit), or of the leading coordinates alone (where the
-      // leading bound decides), duplicates of the query, and far points.
       for (let i = 0; i < 2520; i++) {
-        const q = queries[i % queries.length];
+        const { fine, lead: qLead, query } = queries[i % queries.length];
         const radius = radii[i % radii.length];
         const R = i % 7 === 0 ? 0 : random() * 2;
+        const limit = reach(radius, R);
         const kind = i % 6;
-        const p = new Float64Array(q);
+        const lead = new Float64Array(qLead);
+        let point: TreePoint;
         if (kind === 0) {
           // An exact duplicate of the query (found with radius 0 and R 0 only through the slack).
+          point = coded(g, lead, fine);
         } else if (kind === 4) {
-          for (let k = 0; k < p.length; k++) p[k] += 20 * gaussian(random);
+          for (let k = 0; k < leading; k++) lead[k] += 20 * gaussian(random);
+          point = coded(g, lead, fine.map((v) => v + 20 * gaussian(random)));
         } else if (kind === 5) {
-          // The same displacement in the first embedding and in the leading coordinates.
+          // On the leading coordinates: at (1 -+ 1e-7) x reach in a random direction (codes equal).
           const direction = Float64Array.from({ length: leading }, () => gaussian(random));
           const norm = Math.hypot(...direction);
-          const distance = reach(radius, R) * (1 - 1e-7);
-          for (let k = 0; k < leading; k++) {
-            p[k] += (direction[k] / norm) * distance;
-            p[bound + k] += (direction[k] / norm) * distance;
-          }
+          const distance = limit * (i % 12 < 6 ? 1 - 1e-7 : 1 + 1e-7);
+          for (let k = 0; k < leading; k++) lead[k] += (direction[k] / norm) * distance;
+          point = coded(g, lead, fine);
         } else {
-          const direction = Float64Array.from({ length: bound }, () => gaussian(random));
-          const norm = Math.hypot(...direction);
-          const distance = reach(radius, R) * (kind === 1 ? 1 - 1e-7 : kind === 2 ? 1 + 1e-7 : random());
-          for (let k = 0; k < bound; k++) p[k] += (direction[k] / norm) * distance;
-          // Leading coordinates: a contraction of the embedding part (here: its first ones, scaled).
-          for (let k = 0; k < leading; k++) p[bound + k] = q[bound + k] + ((direction[k] / norm) * distance) / 2;
+          // On the codes: codes some steps away, with the error that puts the code bound at
+          // (1 -+ 1e-7) x reach (kind 1, 2) or anywhere below it (kind 3).
+          const codes = new Int8Array(g.width);
+          for (let k = 0; k < length; k++) codes[k] = Math.max(-127, Math.min(127, query.codes[k] + Math.round(gaussian(random) * 40)));
+          let squares = 0;
+          for (let k = 0; k < length; k++) squares += (codes[k] - query.codes[k]) ** 2;
+          const target = limit * (kind === 1 ? 1 - 1e-7 : kind === 2 ? 1 + 1e-7 : random());
+          const codeError = Math.max(0, g.step * Math.sqrt(squares) - query.codeError - target);
+          point = { lead, codes, codeError, norm: Math.hypot(...fine) };
         }
-        points.push({ p, radius: R });
-        tree.add(p, R, false, points.length - 1);
+        points.push({ point, radius: R });
+        tree.add(point, R, false, points.length - 1);
       }
       const check = (label: string) => {
-        queries.forEach((query, qi) => {
+        queries.forEach(({ lead, query }, qi) => {
           for (const radius of radii) {
-            const expected = bruteForce(points, query, radius, bound, leading);
-            const found = new Set(tree.candidates(new TreeQuery(bound, leading).set(query), radius));
+            const expected = bruteForce(points, query, lead, radius);
+            const found = new Set(tree.candidates(query, radius));
             const missed = expected.filter((id) => !found.has(id));
             expect(missed, `seed=${seed} ${label} query ${qi} radius ${radius}: missed`).toEqual([]);
           }
@@ -127,19 +172,67 @@ describe('projection tree (float32 search)', () => {
     }
   });
 
-  it('keeps huge, tiny and infinite coordinates (a bound that cannot be computed drops nothing)', () => {
-    const tree = new ProjectionTree(bound, leading);
-    const rows = [1e38, -1e38, 3e38, 1e-30, 0, Infinity].map((v) => Float64Array.from({ length: bound + leading }, (_, k) => (k % 2 ? v : -v)));
-    rows.forEach((p, i) => tree.add(p, 0.5, i % 2 === 0, i));
+  it('keeps huge, tiny and infinite coordinates and codes without a bound (a bound that cannot be computed drops nothing)', () => {
+    const tree = new ProjectionTree(leading, length);
+    const g = grid(length, 0.01);
+    const fine = new Float64Array(length);
+    const rows = [1e38, -1e38, 3e38, 1e-30, 0, Infinity].map((v) => Float64Array.from({ length: leading }, (_, k) => (k % 2 ? v : -v)));
+    const stored: Stored[] = rows.map((lead, i) => ({
+      // Codes far from the query's, but with an infinite error (or none): they rule nothing out.
+      point: i % 2 ? { lead, codes: new Int8Array(g.width).fill(127), codeError: Infinity, norm: 1 } : { lead, codes: null, codeError: Infinity, norm: 1 },
+      radius: 0.5,
+    }));
+    stored.forEach(({ point }, i) => tree.add(point, 0.5, i % 2 === 0, i));
     tree.build();
-    for (const query of rows) {
-      const expected = bruteForce(rows.map((p) => ({ p, radius: 0.5 })), query, 0.5, bound, leading);
-      const found = new Set(tree.candidates(new TreeQuery(bound, leading).set(query), 0.5));
+    for (const lead of rows) {
+      const query = new TreeQuery(leading, length).set(lead, 1, g, fine, 0);
+      const expected = bruteForce(stored, query, lead, 0.5);
+      const found = new Set(tree.candidates(query, 0.5));
       expect(expected.filter((id) => !found.has(id))).toEqual([]);
       // Every finite row finds itself.
-      if (query.every(Number.isFinite)) expect(found.has(rows.indexOf(query))).toBe(true);
+      if (lead.every(Number.isFinite)) expect(found.has(rows.indexOf(lead))).toBe(true);
     }
     // A reach beyond float32's range takes everything.
-    expect(tree.candidates(new TreeQuery(bound, leading).set(rows[4]), 1e30).length).toBe(rows.length);
+    expect(tree.candidates(new TreeQuery(leading, length).set(rows[4], 1, g, fine, 0), 1e30).length).toBe(rows.length);
+  });
+});
+
+describe('code grid', () => {
+  it('codes within the limits, measures the error of what it stored, and never bounds a non-finite value', async () => {
+    const { fitGrid, encodeQuery, sameGrid } = await import('../src/memory/codeGrid.js');
+    const random = rng(33);
+    const length = 37;
+    const rows = Float64Array.from({ length: 50 * length }, () => gaussian(random));
+    const g = fitGrid(rows, 50, length);
+    expect(g.width).toBe(48);
+    expect(sameGrid(g, fitGrid(rows, 50, length))).toBe(true);
+    const moved = Float64Array.from(rows);
+    moved[5] = 100;
+    expect(sameGrid(g, fitGrid(moved, 50, length))).toBe(false);
+    for (const spread of [0.1, 1, 1e3, 1e30]) {
+      const values = Float64Array.from({ length }, () => spread * gaussian(random));
+      const codes = new Int8Array(g.width);
+      const query = new Int16Array(g.width).fill(9);
+      const error = encodePoint(g, values, 0, codes, 0);
+      const queryError = encodeQuery(g, values, 0, query);
+      let squares = 0;
+      let querySquares = 0;
+      for (let k = 0; k < length; k++) {
+        expect(Math.abs(codes[k])).toBeLessThanOrEqual(127);
+        expect(Math.abs(query[k])).toBeLessThanOrEqual(255);
+        squares += (values[k] - (g.offset[k] + g.step * codes[k])) ** 2;
+        querySquares += (values[k] - (g.offset[k] + g.step * query[k])) ** 2;
+      }
+      for (let k = length; k < g.width; k++) expect([codes[k], query[k]]).toEqual([0, 0]);
+      expect(error, `spread ${spread}`).toBeGreaterThanOrEqual(Math.sqrt(squares));
+      expect(queryError, `spread ${spread}`).toBeGreaterThanOrEqual(Math.sqrt(querySquares));
+      // Inside the grid, the rounding error is at most half a step per coordinate.
+      if (spread <= 0.1) expect(error).toBeLessThanOrEqual((g.step / 2) * Math.sqrt(length) * 1.001);
+    }
+    const broken = new Float64Array(length);
+    broken[3] = NaN;
+    expect(encodePoint(g, broken, 0, new Int8Array(g.width), 0)).toBe(Infinity);
+    broken[3] = -Infinity;
+    expect(encodeQuery(g, broken, 0, new Int16Array(g.width))).toBe(Infinity);
   });
 });

@@ -1,33 +1,40 @@
-;; Range search of one index segment (src/memory/projectionTree.ts) in WebAssembly SIMD, in
-;; float32: the query and every stored number are float32, four lanes at a time. The caller
-;; widens the bound for what float32 loses (see Segment.search): b = (radius + R) * scale + slack,
-;; and a point or node is dropped only when a computed sum of squared gaps is >= b * b. A NaN
+;; Range search of one index segment (src/memory/projectionTree.ts) in WebAssembly SIMD: nodes
+;; and points on their leading coordinates in float32, four lanes at a time, then each remaining
+;; point on the 8-bit codes of its fine embedding (src/memory/codeGrid.ts) with exact integer
+;; sums. The caller widens the bound for what float32 loses (see Segment.search):
+;; b = (radius + R) * scale + slack, and a point or node is dropped only when a computed sum of
+;; squared gaps is >= b * b, or when its codes' sum S (exact, then rounded to float32) is
+;; >= ((b + e + queryError) * invStep * scale)^2, e the point's code error, invStep >= 1 / step
+;; (the codes' bound is step sqrt(S) - e - queryError, and scale covers float32). A NaN
 ;; (from infinite coordinates) never compares >=, so it never drops anything; f32x4.pmax returns
 ;; one of its operands (never more than the larger), so a gap is never overstated.
 ;; Everything is in one function: calls (V8 does not inline them here) cost as much as the work.
 ;;
 ;; Memory (imported, one per segment; byte offsets are parameters, see projectionTree.ts):
-;;   q       query: L leading coordinates, then E embedding coordinates (f32)
+;;   q       query: L leading coordinates (f32), then W codes (i16)
 ;;   nodes   per node (preorder), 16 + 8 L bytes: largest region radius below it (f32), right
 ;;           child or -1 (i32), first and end point (i32); then per 4 leading coordinates the
 ;;           box's 4 lows and 4 highs (f32): one record read front to back
 ;;   lead    per group of 4 points, L x 4 coordinates, dimension-major (f32): the leaf scan
 ;;           tests 4 points per instruction
-;;   emb     per point, E coordinates (f32)      radii  per point, padded to whole groups (f32)
+;;   codes   per point, W codes (i8)       errors  per point, its codes' error (f32)
+;;   radii   per point, padded to whole groups (f32)
 ;;   stack, out  scratch and result (i32)
-;; L and E are multiples of 4 (zero padding); every leaf starts at a multiple of 4 points.
+;; L is a multiple of 4 and W of 16 (zero padding); every leaf starts at a multiple of 4 points.
 ;; Returns the number of point indices written to out.
 (module
   (import "env" "memory" (memory 1))
 
   (func (export "search")
-    (param $L i32) (param $E i32) (param $radius f32) (param $scale f32) (param $slack f32)
-    (param $q i32) (param $nodes i32) (param $lead i32) (param $emb i32) (param $radii i32) (param $stack i32) (param $out i32)
+    (param $L i32) (param $W i32) (param $radius f32) (param $scale f32) (param $slack f32) (param $invStep f32) (param $queryError f32)
+    (param $q i32) (param $nodes i32) (param $lead i32) (param $codes i32) (param $errors i32) (param $radii i32) (param $stack i32)
+    (param $out i32)
     (result i32)
     (local $top i32) (local $node i32) (local $at i32) (local $k i32) (local $r i32) (local $j i32) (local $end i32) (local $g i32)
-    (local $count i32) (local $qEmb i32) (local $b f32) (local $limit f32) (local $sum f32) (local $limits v128) (local $pass i32)
-    (local $nodeBytes i32) (local $groupBytes i32) (local $acc v128) (local $d v128) (local $qv v128) (local $p i32)
-    (local.set $qEmb (i32.add (local.get $q) (i32.shl (local.get $L) (i32.const 2))))
+    (local $count i32) (local $qCodes i32) (local $b f32) (local $limit f32) (local $sum f32) (local $limits v128) (local $pass i32)
+    (local $nodeBytes i32) (local $groupBytes i32) (local $acc v128) (local $d v128) (local $qv v128) (local $p i32) (local $c i32)
+    (local $t f32)
+    (local.set $qCodes (i32.add (local.get $q) (i32.shl (local.get $L) (i32.const 2))))
     (local.set $nodeBytes (i32.add (i32.const 16) (i32.shl (local.get $L) (i32.const 3))))
     (local.set $groupBytes (i32.shl (local.get $L) (i32.const 4)))
     (i32.store (local.get $stack) (i32.const 0))
@@ -78,7 +85,7 @@
               (i32.add (local.get $node) (i32.const 1)))
             (local.set $top (i32.add (local.get $top) (i32.const 2)))
             (br $next)))
-        ;; A leaf: its points four at a time on the leading coordinates, then one by one on the embedding.
+        ;; A leaf: its points four at a time on the leading coordinates, then one by one on their codes.
         (local.set $j (i32.load offset=8 (local.get $at)))
         (local.set $end (i32.load offset=12 (local.get $at)))
         (block $leafDone
@@ -124,37 +131,47 @@
                 (br_if $lanesDone (i32.eqz (local.get $pass)))
                 (local.set $r (i32.add (local.get $j) (i32.ctz (local.get $pass))))
                 (local.set $pass (i32.and (local.get $pass) (i32.sub (local.get $pass) (i32.const 1))))
-                ;; The same limit as its lane's (the same float32 operations in the same order).
+                ;; The same b as its lane's (the same float32 operations in the same order).
                 (local.set $b
                   (f32.add
                     (f32.mul (f32.add (local.get $radius) (f32.load (i32.add (local.get $radii) (i32.shl (local.get $r) (i32.const 2))))) (local.get $scale))
                     (local.get $slack)))
-                (local.set $limit (f32.mul (local.get $b) (local.get $b)))
-                ;; The whole embedding, checked every 32 coordinates.
-                (local.set $p (i32.add (local.get $emb) (i32.mul (local.get $r) (i32.shl (local.get $E) (i32.const 2)))))
-                (local.set $acc (v128.const f32x4 0 0 0 0))
+                (local.set $t
+                  (f32.mul
+                    (f32.mul
+                      (f32.add (f32.add (local.get $b) (f32.load (i32.add (local.get $errors) (i32.shl (local.get $r) (i32.const 2))))) (local.get $queryError))
+                      (local.get $invStep))
+                    (local.get $scale)))
+                (local.set $limit (f32.mul (local.get $t) (local.get $t)))
+                ;; The codes, 16 per step in 16-bit lanes (exact: |gap| <= 382), checked every 32.
+                (local.set $p (i32.add (local.get $codes) (i32.mul (local.get $r) (local.get $W))))
+                (local.set $c (local.get $qCodes))
+                (local.set $acc (v128.const i32x4 0 0 0 0))
                 (local.set $k (i32.const 0))
                 (block $pointOut
                   (loop $point
-                    (br_if $pointOut (i32.ge_u (local.get $k) (local.get $E)))
-                    (local.set $d
-                      (f32x4.sub
-                        (v128.load (i32.add (local.get $qEmb) (i32.shl (local.get $k) (i32.const 2))))
-                        (v128.load (local.get $p))))
-                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $d) (local.get $d))))
-                    (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                    (br_if $pointOut (i32.ge_u (local.get $k) (local.get $W)))
+                    (local.set $qv (v128.load (local.get $p)))
+                    (local.set $d (i16x8.sub (v128.load (local.get $c)) (i16x8.extend_low_i8x16_s (local.get $qv))))
+                    (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (local.get $d) (local.get $d))))
+                    (local.set $d (i16x8.sub (v128.load offset=16 (local.get $c)) (i16x8.extend_high_i8x16_s (local.get $qv))))
+                    (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (local.get $d) (local.get $d))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 16)))
                     (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 32)))
                     (br_if $point (i32.and (local.get $k) (i32.const 31)))
                     (local.set $sum
-                      (f32.add
-                        (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-                        (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+                      (f32.convert_i32_s
+                        (i32.add
+                          (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+                          (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc))))))
                     (br_if $lanes (f32.ge (local.get $sum) (local.get $limit)))
                     (br $point)))
                 (local.set $sum
-                  (f32.add
-                    (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-                    (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+                  (f32.convert_i32_s
+                    (i32.add
+                      (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+                      (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc))))))
                 (br_if $lanes (f32.ge (local.get $sum) (local.get $limit)))
                 (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $r))
                 (local.set $count (i32.add (local.get $count) (i32.const 1)))

@@ -17,47 +17,103 @@
 // and any subset of rotated coordinates bounds it from below: the LEADING principal
 // coordinates of e (rows of a rotation fitted to a sample of stored points, see jacobi.ts)
 // carry most of its spread in a few numbers, and the tree splits on them.
-// Point layout: [dims block coordinates | dims block deviation norms | LEADING coordinates].
+//
+// The same embedding over finer blocks (each coarse block split into up to 4: 2x2 pixel tiles
+// of a 28x28 image, 196 blocks) bounds the distance much more tightly (the deviations inside a
+// 16-pixel block are mostly structure, inside a 4-pixel block mostly noise); it is at least the
+// coarse bound (the coarse numbers are a 1-Lipschitz function of the fine ones), so the index
+// tests the fine embedding, quantized to 8 bits (codeGrid.ts), and keeps the coarse one only for
+// the leading coordinates. The coarse numbers are computed from the fine ones.
+// Point layout: [coarse: dims block coordinates | dims deviation norms | LEADING coordinates |
+// fine: fineDims block coordinates | fineDims deviation norms].
 
 export interface BlockProjection {
   readonly inputLength: number;
   readonly dims: number;
-  /** Block of each input coordinate. */
-  readonly blockOf: Uint16Array;
   /** 1 / sqrt(block size). */
   readonly scale: Float64Array;
   /** Leading rows (row-major, each of length 2 * dims) of an orthogonal rotation of the embedding, or null. */
   readonly rotation: Float64Array | null;
-  /** Input coordinates grouped by block: block b owns members[start[b] .. start[b+1]). */
+  /** Number of fine blocks; each lies inside one coarse block. */
+  readonly fineDims: number;
+  /** Input coordinates grouped by fine block: fine block f owns members[start[f] .. start[f+1]). */
   readonly members: Int32Array;
   readonly start: Int32Array;
+  /** Number of input coordinates in each fine block. */
+  readonly fineSize: Float64Array;
+  /** 2 when the fine blocks are the 2x2 tiles of a square image, in row-major order (a faster path); else 0. */
+  readonly tile: number;
+  /** Per fine block, while projecting. */
+  readonly scratch: Float64Array;
+  /** The fine blocks of coarse block b: fineList[fineOf[b] .. fineOf[b+1]). */
+  readonly fineOf: Int32Array;
+  readonly fineList: Int32Array;
 }
 
 const TARGET_SIDE = 7;
 
-export function makeProjection(inputLength: number): BlockProjection {
+/** Block of each coordinate of a square image for `side` x `side` tiles (side <= the image's). */
+function squareTiles(inputLength: number, side: number): Uint16Array {
   const blockOf = new Uint16Array(inputLength);
-  const side = Math.round(Math.sqrt(inputLength));
-  let dims: number;
-  if (side * side === inputLength && side >= TARGET_SIDE) {
-    dims = TARGET_SIDE * TARGET_SIDE;
-    for (let r = 0; r < side; r++) {
-      const br = Math.floor((r * TARGET_SIDE) / side);
-      for (let c = 0; c < side; c++) blockOf[r * side + c] = br * TARGET_SIDE + Math.floor((c * TARGET_SIDE) / side);
-    }
-  } else {
-    dims = Math.min(inputLength, TARGET_SIDE * TARGET_SIDE);
-    for (let i = 0; i < inputLength; i++) blockOf[i] = Math.floor((i * dims) / inputLength);
+  const imageSide = Math.round(Math.sqrt(inputLength));
+  for (let r = 0; r < imageSide; r++) {
+    const br = Math.floor((r * side) / imageSide);
+    for (let c = 0; c < imageSide; c++) blockOf[r * imageSide + c] = br * side + Math.floor((c * side) / imageSide);
   }
-  const sizes = new Float64Array(dims);
-  for (let i = 0; i < inputLength; i++) sizes[blockOf[i]]++;
-  const scale = sizes.map((s) => 1 / Math.sqrt(s));
-  const start = new Int32Array(dims + 1);
-  for (let b = 0; b < dims; b++) start[b + 1] = start[b] + sizes[b];
-  const members = new Int32Array(inputLength);
-  const fill = start.slice(0, dims);
-  for (let i = 0; i < inputLength; i++) members[fill[blockOf[i]]++] = i;
-  return { inputLength, dims, blockOf, scale, rotation: null, members, start };
+  return blockOf;
+}
+
+/** Block of each coordinate for `count` contiguous chunks. */
+function chunks(inputLength: number, count: number): Uint16Array {
+  return Uint16Array.from({ length: inputLength }, (_, i) => Math.floor((i * count) / inputLength));
+}
+
+export function makeProjection(inputLength: number): BlockProjection {
+  const imageSide = Math.round(Math.sqrt(inputLength));
+  const square = imageSide * imageSide === inputLength && imageSide >= TARGET_SIDE;
+  const dims = square ? TARGET_SIDE * TARGET_SIDE : Math.min(inputLength, TARGET_SIDE * TARGET_SIDE);
+  const blockOf = square ? squareTiles(inputLength, TARGET_SIDE) : chunks(inputLength, dims);
+  // Fine blocks: tiles of twice the resolution (square images of side >= 14), single pixels
+  // (smaller squares), or chunks 4 times shorter. floor(floor(2a) / 2) = floor(a), so each
+  // fine tile or chunk lies inside one coarse block.
+  const fineKey = !square
+    ? chunks(inputLength, Math.min(inputLength, 4 * dims))
+    : imageSide >= 2 * TARGET_SIDE ? squareTiles(inputLength, 2 * TARGET_SIDE) : chunks(inputLength, inputLength);
+  // Fine blocks in the order of their keys (row-major tiles, or chunks), members in input order.
+  const order = Array.from({ length: inputLength }, (_, i) => i).sort((a, b) => fineKey[a] - fineKey[b] || a - b);
+  const starts: number[] = [];
+  for (let j = 0; j < inputLength; j++) if (j === 0 || fineKey[order[j]] !== fineKey[order[j - 1]]) starts.push(j);
+  const fineDims = starts.length;
+  starts.push(inputLength);
+  const start = Int32Array.from(starts);
+  const members = Int32Array.from(order);
+  const fineSize = new Float64Array(fineDims);
+  for (let f = 0; f < fineDims; f++) fineSize[f] = start[f + 1] - start[f];
+  // The fine blocks of each coarse block (a fine block lies in the coarse block of its members).
+  const coarseOf = Array.from({ length: fineDims }, (_, f) => blockOf[members[start[f]]]);
+  for (let f = 0; f < fineDims; f++) {
+    for (let j = start[f]; j < start[f + 1]; j++) if (blockOf[members[j]] !== coarseOf[f]) throw new Error(`fine block ${f} is not inside one coarse block`);
+  }
+  const fineList = Int32Array.from({ length: fineDims }, (_, f) => f).sort((a, b) => coarseOf[a] - coarseOf[b] || a - b);
+  const fineOf = new Int32Array(dims + 1);
+  for (const b of coarseOf) fineOf[b + 1]++;
+  for (let b = 0; b < dims; b++) fineOf[b + 1] += fineOf[b];
+  const scale = new Float64Array(dims);
+  for (let b = 0; b < dims; b++) {
+    let size = 0;
+    for (let k = fineOf[b]; k < fineOf[b + 1]; k++) size += fineSize[fineList[k]];
+    scale[b] = 1 / Math.sqrt(size);
+  }
+  // The unrolled path needs fine block f = the 2x2 tile at (2 row(f), 2 col(f)), row-major.
+  let tile = 2;
+  const fineSide = imageSide / 2;
+  if (!square || imageSide % (2 * TARGET_SIDE) !== 0 || fineDims !== fineSide * fineSide) tile = 0;
+  for (let f = 0; tile && f < fineDims; f++) {
+    const at = 2 * Math.floor(f / fineSide) * imageSide + 2 * (f % fineSide);
+    const expected = [at, at + 1, at + imageSide, at + imageSide + 1];
+    if (start[f + 1] - start[f] !== 4 || expected.some((i, k) => members[start[f] + k] !== i)) tile = 0;
+  }
+  return { inputLength, dims, scale, rotation: null, fineDims, members, start, fineSize, tile, scratch: new Float64Array(fineDims), fineOf, fineList };
 }
 
 export function withRotation(p: BlockProjection, rotation: Float64Array): BlockProjection {
@@ -70,6 +126,9 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
  * and fewer bytes per point; 12 and 32 were no better.
  */
 export const LEADING = 16;
+
+/** The first records, whose principal axes (and code grid, codeGrid.ts) the index adopts. */
+export const ROTATION_SAMPLE = 4096;
 
 export function leadingCount(p: BlockProjection): number {
   return Math.min(LEADING, 2 * p.dims);
@@ -123,9 +182,19 @@ export function leadingCoordinates(p: BlockProjection, point: Float64Array | Flo
   }
 }
 
-/** Length of a point: the embedding, then its leading principal coordinates. */
-export function pointLength(p: BlockProjection): number {
+/** Where a point's fine embedding starts. */
+export function fineOffset(p: BlockProjection): number {
   return 2 * p.dims + leadingCount(p);
+}
+
+/** Length of the fine embedding. */
+export function fineLength(p: BlockProjection): number {
+  return 2 * p.fineDims;
+}
+
+/** Length of a point: the embedding, its leading principal coordinates, the fine embedding. */
+export function pointLength(p: BlockProjection): number {
+  return fineOffset(p) + fineLength(p);
 }
 
 export function project(
@@ -133,24 +202,76 @@ export function project(
   x: Float32Array,
   out: Float64Array = new Float64Array(pointLength(p)),
 ): Float64Array {
-  const dims = p.dims;
-  const { members, start, scale } = p;
+  const { dims, fineDims, fineSize, fineOf, fineList, scale } = p;
+  const fine = fineOffset(p);
+  const mean = p.scratch;
+  fineSums(p, x, mean, out, fine + fineDims);
+  // Per coarse block: sum of its fine sums; squared deviation = sum over its fine blocks of
+  // (their own squared deviation + size x (their mean - block mean)^2).
   for (let b = 0; b < dims; b++) {
-    const from = start[b];
-    const to = start[b + 1];
     let sum = 0;
-    for (let j = from; j < to; j++) sum += x[members[j]];
-    const mean = sum / (to - from);
+    let size = 0;
+    for (let k = fineOf[b]; k < fineOf[b + 1]; k++) {
+      const f = fineList[k];
+      sum += mean[f] * fineSize[f];
+      size += fineSize[f];
+    }
+    const blockMean = sum / size;
     let dev = 0;
-    for (let j = from; j < to; j++) {
-      const e = x[members[j]] - mean;
-      dev += e * e;
+    for (let k = fineOf[b]; k < fineOf[b + 1]; k++) {
+      const f = fineList[k];
+      const gap = mean[f] - blockMean;
+      const own = out[fine + fineDims + f];
+      dev += own * own + fineSize[f] * gap * gap;
     }
     out[b] = sum * scale[b];
     out[dims + b] = Math.sqrt(dev);
   }
+  for (let f = 0; f < fineDims; f++) out[fine + f] = mean[f] * Math.sqrt(fineSize[f]);
   leadingCoordinates(p, out, out, 2 * dims);
   return out;
+}
+
+/** Each fine block's mean (into `mean`) and deviation norm (into `dev` from `at`). */
+function fineSums(p: BlockProjection, x: Float32Array, mean: Float64Array, dev: Float64Array, at: number): void {
+  const { fineDims, fineSize, tile } = p;
+  if (tile === 2) {
+    // 2x2 tiles of a square image (28x28: the common case, unrolled).
+    const side = 2 * Math.sqrt(fineDims);
+    let f = 0;
+    for (let r = 0; r < side; r += 2) {
+      for (let c = 0; c < side; c += 2, f++) {
+        const i = r * side + c;
+        const v0 = x[i];
+        const v1 = x[i + 1];
+        const v2 = x[i + side];
+        const v3 = x[i + side + 1];
+        const m = (v0 + v1 + v2 + v3) / 4;
+        const d0 = v0 - m;
+        const d1 = v1 - m;
+        const d2 = v2 - m;
+        const d3 = v3 - m;
+        mean[f] = m;
+        dev[at + f] = Math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3);
+      }
+    }
+    return;
+  }
+  const { members, start } = p;
+  for (let f = 0; f < fineDims; f++) {
+    const from = start[f];
+    const to = start[f + 1];
+    let sum = 0;
+    for (let j = from; j < to; j++) sum += x[members[j]];
+    const m = sum / fineSize[f];
+    let squares = 0;
+    for (let j = from; j < to; j++) {
+      const e = x[members[j]] - m;
+      squares += e * e;
+    }
+    mean[f] = m;
+    dev[at + f] = Math.sqrt(squares);
+  }
 }
 
 /** Principal axes (rows, by decreasing variance) of `count` points of `dims` numbers stored row-major in `points`. */

@@ -1,15 +1,17 @@
 // The candidate search over projected points of one tree (one answer, one radius band). A
-// query returns every point whose distance in projection space (a lower bound of the input
-// distance in l2 and in l1, see projection.ts) is below reach(radius, R_point): no region that
-// can conflict is ever pruned.
+// query returns every point whose two lower bounds of the input distance (l2 and l1, see
+// projection.ts and codeGrid.ts) are below reach(radius, R_point): the distance over its
+// leading coordinates, and the distance of the 8-bit codes of its fine embedding less their
+// errors. No region that can conflict is ever pruned.
 //
 // Points live in immutable k-d trees (segments) laid out flat in the memory of a WebAssembly
 // instance of their own: nodes in preorder with tight boxes on the leading coordinates and the
 // largest region radius below them, leaf points stored contiguously in groups of four;
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
-// leaves. New points go to a small buffer that is scanned in JS; a full buffer becomes a
+// leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go to a small buffer that is scanned in JS; a full buffer becomes a
 // segment, and segments of similar size are merged (the logarithmic method), so each point is
 // rebuilt O(log n) times and a query visits O(log n) segments.
+import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
 import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 import { compileKernel } from '../util/wasmKernel.js';
@@ -45,8 +47,8 @@ const searchModule = compileKernel(REGION_SEARCH_WASM_BASE64);
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
 interface SearchKernel {
   search(
-    L: number, E: number, radius: number, scale: number, slack: number, q: number, nodes: number, lead: number, emb: number, radii: number,
-    stack: number, out: number,
+    L: number, W: number, radius: number, scale: number, slack: number, invStep: number, queryError: number,
+    q: number, nodes: number, lead: number, codes: number, errors: number, radii: number, stack: number, out: number,
   ): number;
 }
 
@@ -60,10 +62,26 @@ class Layout {
   }
 }
 
-/** Points: leading coordinates (read through leadAt), embedding, radius (never below the stored one), id (as added). */
+/** A point as a tree stores it. */
+export interface TreePoint {
+  /** Its leading coordinates (see projection.ts). */
+  lead: ArrayLike<number>;
+  /** The codes of its fine embedding (codeGrid.ts, grid.width numbers), or null before the memory has a grid. */
+  codes: Int8Array | null;
+  /** Upper bound of the codes' error (Infinity without codes: the codes then rule out nothing). */
+  codeError: number;
+  /** Norm of its input (= of its embeddings): scales the rounding slack. */
+  norm: number;
+}
+
+/**
+ * Points: leading coordinates (read through leadAt), codes (W per point), their errors, radius
+ * (never below the stored one), id (as added).
+ */
 interface PointSet {
   count: number;
-  embedding: Float32Array;
+  codes: Int8Array;
+  codeErrors: Float32Array | Float64Array;
   radii: Float32Array | Float64Array;
   ids: Int32Array;
   maxPointNorm: number;
@@ -93,7 +111,8 @@ interface NodeTable {
 
 class Segment implements PointSet {
   readonly count: number;
-  readonly embedding: Float32Array;
+  readonly codes: Int8Array;
+  readonly codeErrors: Float32Array;
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
@@ -103,14 +122,15 @@ class Segment implements PointSet {
   /** The search kernel and, in its memory, everything above (views), the query and the result. */
   private readonly kernel: SearchKernel;
   private readonly memoryBytes: number;
-  private readonly offsets = { q: 0, nodes: 0, lead: 0, emb: 0, radii: 0, stack: 0, out: 0 };
-  private readonly query: Float32Array;
+  private readonly offsets = { q: 0, nodes: 0, lead: 0, codes: 0, errors: 0, radii: 0, stack: 0, out: 0 };
+  private readonly queryLead: Float32Array;
+  private readonly queryCodes: Int16Array;
   private readonly out: Int32Array;
 
-  /** Builds a segment over every point of `sources`. */
+  /** Builds a segment over every point of `sources` (W codes per point). */
   constructor(
     private readonly leadDims: number,
-    private readonly boundDims: number,
+    private readonly W: number,
     sources: readonly PointSet[],
   ) {
     const count = sources.reduce((n, s) => n + s.count, 0);
@@ -150,11 +170,12 @@ class Segment implements PointSet {
     const nodes = this.nodes;
     const layout = new Layout();
     const o = this.offsets;
-    o.q = layout.take(4 * (leadDims + boundDims));
+    o.q = layout.take(4 * leadDims + 2 * this.W);
     const nodeBytes = 16 + 8 * leadDims;
     o.nodes = layout.take(nodeBytes * nodes);
     o.lead = layout.take(4 * groups * GROUP * leadDims);
-    o.emb = layout.take(4 * count * boundDims);
+    o.codes = layout.take(count * this.W);
+    o.errors = layout.take(4 * count);
     o.radii = layout.take(4 * groups * GROUP);
     o.stack = layout.take(4 * (STACK_DEPTH + 1));
     o.out = layout.take(4 * Math.max(1, count));
@@ -163,7 +184,8 @@ class Segment implements PointSet {
     const buffer = memory.buffer;
     this.memoryBytes = buffer.byteLength;
     this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
-    this.query = new Float32Array(buffer, o.q, leadDims + boundDims);
+    this.queryLead = new Float32Array(buffer, o.q, leadDims);
+    this.queryCodes = new Int16Array(buffer, o.q + 4 * leadDims, this.W);
     this.out = new Int32Array(buffer, o.out, Math.max(1, count));
     // Node records (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4.
     const nodeFloats = new Float32Array(buffer, o.nodes, (nodeBytes / 4) * nodes);
@@ -182,7 +204,8 @@ class Segment implements PointSet {
     }
     this.lead = new Float32Array(buffer, o.lead, groups * GROUP * leadDims);
     this.lead.fill(PADDING);
-    this.embedding = new Float32Array(buffer, o.emb, count * boundDims);
+    this.codes = new Int8Array(buffer, o.codes, count * this.W);
+    this.codeErrors = new Float32Array(buffer, o.errors, count);
     this.radii = new Float32Array(buffer, o.radii, groups * GROUP);
     this.ids = new Int32Array(count);
     for (let j = 0; j < count; j++) {
@@ -191,7 +214,8 @@ class Segment implements PointSet {
       const at = sourceIndex[i];
       const group = (j - (j % GROUP)) * leadDims + (j % GROUP);
       for (let k = 0; k < leadDims; k++) this.lead[group + k * GROUP] = lead[i * leadDims + k];
-      for (let k = 0; k < boundDims; k++) this.embedding[j * boundDims + k] = s.embedding[at * boundDims + k];
+      this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
+      this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
       this.radii[j] = radii[i];
       this.ids[j] = s.ids[at];
     }
@@ -241,32 +265,25 @@ class Segment implements PointSet {
   }
 
   /**
-   * Appends to `out` the ids of every point whose lower bound is below reach(radius, R) +
-   * slack; `qLead` and `qEmbedding` are the query's leading and (padded) embedding coordinates
-   * in float32, `slack` covers their rounding and the stored points' (absolute errors).
+   * Appends to `out` the ids of every point whose two lower bounds are below reach(radius, R) +
+   * slack; `slack` covers the rounding of the stored numbers and the query's (absolute errors).
    */
-  search(qLead: Float32Array, qEmbedding: Float32Array, radius: number, slack: number, out: number[]): void {
+  search(query: TreeQuery, radius: number, slack: number, out: number[]): void {
     if (this.count === 0) return;
     const b = (radius + this.maxRadius) * SCALE + slack;
     if (!(b < LARGEST_FLOAT32_REACH)) {
       for (let j = 0; j < this.count; j++) out.push(this.ids[j]);
       return;
     }
-    this.query.set(qLead, 0);
-    this.query.set(qEmbedding, this.leadDims);
+    this.queryLead.set(query.lead32);
+    this.queryCodes.set(query.codes);
     const o = this.offsets;
     const found = this.kernel.search(
-      this.leadDims, this.boundDims, float32AtLeast(radius), SCALE, float32AtLeast(slack),
-      o.q, o.nodes, o.lead, o.emb, o.radii, o.stack, o.out,
+      this.leadDims, this.W, float32AtLeast(radius), SCALE, float32AtLeast(slack), query.inverseStep32, query.codeError32,
+      o.q, o.nodes, o.lead, o.codes, o.errors, o.radii, o.stack, o.out,
     );
     for (let i = 0; i < found; i++) out.push(this.ids[this.out[i]]);
   }
-}
-
-function embeddingNorm(embedding: Float32Array, j: number, dims: number): number {
-  let s = 0;
-  for (let k = 0; k < dims; k++) s += embedding[j * dims + k] ** 2;
-  return Math.sqrt(s);
 }
 
 /** Quickselect on order[left..right]: order[k] gets the k-th smallest lead[.][dim], smaller ones before it. */
@@ -296,18 +313,20 @@ function select(order: Int32Array, left: number, right: number, k: number, lead:
 class PointBuffer implements PointSet {
   count = 0;
   lead: Float32Array;
-  embedding: Float32Array;
+  codes: Int8Array;
+  codeErrors: Float64Array;
   radii: Float64Array;
   ids: Int32Array;
   maxPointNorm = 0;
 
   constructor(
     private readonly leadDims: number,
-    private readonly boundDims: number,
+    private readonly W: number,
     capacity: number,
   ) {
     this.lead = new Float32Array(capacity * leadDims);
-    this.embedding = new Float32Array(capacity * boundDims);
+    this.codes = new Int8Array(capacity * W);
+    this.codeErrors = new Float64Array(capacity);
     this.radii = new Float64Array(capacity);
     this.ids = new Int32Array(capacity);
   }
@@ -320,31 +339,21 @@ class PointBuffer implements PointSet {
     return this.lead[j * this.leadDims + k];
   }
 
-  /** Stores the point's `embedding` embedding and `leading` leading coordinates (the rest of each row stays 0). */
-  push(projected: Float64Array, embedding: number, leading: number, radius: number, id: number): void {
+  push(point: TreePoint, leading: number, radius: number, id: number): void {
     if (this.count === this.capacity) this.grow();
     const j = this.count++;
-    const { leadDims, boundDims } = this;
-    for (let k = 0; k < embedding; k++) this.embedding[j * boundDims + k] = projected[k];
-    for (let k = 0; k < leading; k++) this.lead[j * leadDims + k] = projected[embedding + k];
+    for (let k = 0; k < leading; k++) this.lead[j * this.leadDims + k] = point.lead[k];
+    if (point.codes) this.codes.set(point.codes.subarray(0, this.W), j * this.W);
+    this.codeErrors[j] = point.codes ? point.codeError : Infinity;
     this.radii[j] = radius;
     this.ids[j] = id;
-    this.maxPointNorm = Math.max(this.maxPointNorm, embeddingNorm(this.embedding, j, boundDims));
+    this.maxPointNorm = Math.max(this.maxPointNorm, point.norm);
   }
 
-  /** Stores a point given by its stored (padded) embedding row; leading coordinates are set by the caller. */
-  pushStored(embedding: Float32Array, radius: number, id: number): void {
-    if (this.count === this.capacity) this.grow();
-    const j = this.count++;
-    this.embedding.set(embedding, j * this.boundDims);
-    this.radii[j] = radius;
-    this.ids[j] = id;
-    this.maxPointNorm = Math.max(this.maxPointNorm, embeddingNorm(this.embedding, j, this.boundDims));
-  }
-
-  search(qLead: Float64Array, qEmbedding: Float64Array, radius: number, slack: number, out: number[]): void {
-    const query = qEmbedding;
-    const { leadDims, boundDims, lead, embedding, radii, ids } = this;
+  search(query: TreeQuery, radius: number, slack: number, out: number[]): void {
+    const { leadDims, W, lead, codes, codeErrors, radii, ids } = this;
+    const qLead = query.lead;
+    const qCodes = query.codes;
     for (let j = 0; j < this.count; j++) {
       const b = reach(radius, radii[j]) + slack;
       const lim = b * b;
@@ -354,12 +363,17 @@ class PointBuffer implements PointSet {
         s += gap * gap;
       }
       if (s >= lim) continue;
-      s = 0;
-      for (let k = 0; k < boundDims && s < lim; k++) {
-        const gap = query[k] - embedding[j * boundDims + k];
-        s += gap * gap;
+      // The codes: an exact integer sum; step * sqrt(sum) - errors bounds the distance.
+      const codeLimit = (b + codeErrors[j] + query.codeError) * (1 + 1e-12);
+      if (codeLimit < Infinity) {
+        let squares = 0;
+        for (let k = 0; k < W; k++) {
+          const gap = qCodes[k] - codes[j * W + k];
+          squares += gap * gap;
+        }
+        if (Math.sqrt(squares) * query.step >= codeLimit) continue;
       }
-      if (s < lim) out.push(ids[j]);
+      out.push(ids[j]);
     }
   }
 
@@ -368,9 +382,12 @@ class PointBuffer implements PointSet {
     const lead = new Float32Array(capacity * this.leadDims);
     lead.set(this.lead);
     this.lead = lead;
-    const embedding = new Float32Array(capacity * this.boundDims);
-    embedding.set(this.embedding);
-    this.embedding = embedding;
+    const codes = new Int8Array(capacity * this.W);
+    codes.set(this.codes);
+    this.codes = codes;
+    const codeErrors = new Float64Array(capacity);
+    codeErrors.set(this.codeErrors);
+    this.codeErrors = codeErrors;
     const radii = new Float64Array(capacity);
     radii.set(this.radii);
     this.radii = radii;
@@ -381,52 +398,57 @@ class PointBuffer implements PointSet {
 }
 
 /**
- * A query point, prepared once for every tree it is searched in: its embedding and leading
- * coordinates (zero-padded to multiples of 4) in float64 for the buffers and in float32 for the
- * segments, its norm, and how far the float32 copy lies from it.
+ * A query point, prepared once for every tree it is searched in: its leading coordinates
+ * (zero-padded to a multiple of 4) in float64 for the buffers and in float32 for the segments,
+ * how far the float32 copy lies from them, its codes and their error (Infinity: none), the
+ * grid's step, and its norm.
  */
 export class TreeQuery {
   readonly lead: Float64Array;
-  readonly embedding: Float64Array;
   readonly lead32: Float32Array;
-  readonly embedding32: Float32Array;
+  readonly codes: Int16Array;
+  codeError = Infinity;
+  step = 1;
+  /** Float32 copies rounded up, for the kernel. */
+  codeError32 = Infinity;
+  inverseStep32 = 1;
   norm = 0;
-  /** An upper bound on the distance from the query to its float32 copy (in either part). */
+  /** An upper bound on the distance from the leading coordinates to their float32 copy. */
   rounding = 0;
 
   constructor(
-    readonly boundDims: number,
     readonly leading: number,
+    readonly codeLength: number,
   ) {
     this.lead = new Float64Array(4 * Math.ceil(leading / 4));
-    this.embedding = new Float64Array(4 * Math.ceil(boundDims / 4));
     this.lead32 = new Float32Array(this.lead.length);
-    this.embedding32 = new Float32Array(this.embedding.length);
+    this.codes = new Int16Array(codeWidth(codeLength));
   }
 
-  /** Takes a projected point: `boundDims` embedding coordinates, then `leading` leading ones. */
-  set(point: Float64Array): this {
-    const boundDims = this.boundDims;
+  /** Takes the leading coordinates, the norm and, once the memory has a grid, the fine embedding (`fine` from `fineAt`). */
+  set(lead: ArrayLike<number>, norm: number, grid: CodeGrid | null, fine: Float64Array = new Float64Array(0), fineAt = 0): this {
     // The segments search in float32: the rounding of the query (its own distance to the
     // float32 copy, an exact bound by the triangle inequality) widens their bound.
-    let leadRounding = 0;
+    let rounding = 0;
     for (let k = 0; k < this.leading; k++) {
-      const v = point[boundDims + k];
+      const v = lead[k];
       this.lead[k] = v;
       this.lead32[k] = v;
-      leadRounding += (v - this.lead32[k]) ** 2;
+      rounding += (v - this.lead32[k]) ** 2;
     }
-    let norm = 0;
-    let embeddingRounding = 0;
-    for (let k = 0; k < boundDims; k++) {
-      const v = point[k];
-      this.embedding[k] = v;
-      this.embedding32[k] = v;
-      norm += v * v;
-      embeddingRounding += (v - this.embedding32[k]) ** 2;
+    this.rounding = Math.sqrt(rounding);
+    this.norm = norm;
+    if (grid) {
+      if (grid.length !== this.codeLength) throw new Error(`grid of ${grid.length} numbers for a query of ${this.codeLength}`);
+      this.codeError = encodeQuery(grid, fine, fineAt, this.codes);
+      this.step = grid.step;
+    } else {
+      this.codes.fill(0);
+      this.codeError = Infinity;
+      this.step = 1;
     }
-    this.norm = Math.sqrt(norm);
-    this.rounding = Math.sqrt(Math.max(leadRounding, embeddingRounding));
+    this.codeError32 = float32AtLeast(this.codeError);
+    this.inverseStep32 = float32AtLeast(1 / this.step);
     return this;
   }
 }
@@ -435,23 +457,17 @@ export class ProjectionTree {
   private segments: Segment[] = [];
   private buffer: PointBuffer;
   private size = 0;
-  /**
-   * Leading and embedding coordinates stored per point: `leading` and `boundDims` rounded up to
-   * a multiple of 4, zero-padded (the search takes 4 at a time).
-   */
+  /** Leading coordinates stored per point: `leading` rounded up to a multiple of 4, zero-padded (the search takes 4 at a time). */
   private readonly leadDims: number;
-  private readonly embeddingDims: number;
+  /** Codes stored per point (codeGrid.ts). */
+  private readonly W: number;
 
-  /**
-   * A projected point is `boundDims` embedding coordinates followed by `leading` leading ones;
-   * the sum of squared gaps over either part is a lower bound of the squared input distance.
-   */
   constructor(
-    readonly boundDims: number,
     readonly leading: number,
+    readonly codeLength: number,
   ) {
     this.leadDims = 4 * Math.ceil(leading / 4);
-    this.embeddingDims = 4 * Math.ceil(boundDims / 4);
+    this.W = codeWidth(codeLength);
     this.buffer = this.emptyBuffer();
   }
 
@@ -461,48 +477,43 @@ export class ProjectionTree {
 
   /** Bytes held by the segments and the buffer (for RAM-per-record reporting). */
   bytesUsed(): number {
-    return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.capacity * ((this.leadDims + this.embeddingDims) * 4 + 12);
+    return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.capacity * (this.leadDims * 4 + this.W + 20);
   }
 
   /** Adds a point that searches return as `id`; `bulk` defers sealing to build(). */
-  add(projected: Float64Array, radius: number, bulk: boolean, id: number): void {
+  add(point: TreePoint, radius: number, bulk: boolean, id: number): void {
     this.size++;
-    this.buffer.push(projected, this.boundDims, this.leading, radius, id);
+    this.buffer.push(point, this.leading, radius, id);
     if (!bulk && this.buffer.count >= BUFFER_MAX) this.seal();
   }
 
-  /** Seals everything into one segment (after a bulk load, or a change of leading coordinates). */
+  /** Seals everything into one segment (after a bulk load). */
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
-    this.segments = [new Segment(this.leadDims, this.embeddingDims, all)];
+    this.segments = [new Segment(this.leadDims, this.W, all)];
     this.buffer = this.emptyBuffer();
   }
 
-  /** Recomputes the leading coordinates of every point from its stored embedding; rebuilds. */
-  updateLeading(compute: (embedding: Float32Array, out: Float32Array, offset: number) => void): void {
-    const all = new PointBuffer(this.leadDims, this.embeddingDims, Math.max(1, this.size));
+  /** Recomputes every point's leading coordinates and codes from its id (`point` fills a reused TreePoint); rebuilds. */
+  recompute(point: (id: number) => TreePoint): void {
+    const all = new PointBuffer(this.leadDims, this.W, Math.max(1, this.size));
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
-      for (let j = 0; j < set.count; j++) {
-        const embedding = set.embedding.subarray(j * this.embeddingDims, (j + 1) * this.embeddingDims);
-        const at = all.count;
-        all.pushStored(embedding, set.radii[j], set.ids[j]);
-        compute(embedding.subarray(0, this.boundDims), all.lead, at * this.leadDims);
-      }
+      for (let j = 0; j < set.count; j++) all.push(point(set.ids[j]), this.leading, set.radii[j], set.ids[j]);
     }
-    this.segments = [new Segment(this.leadDims, this.embeddingDims, [all])];
+    this.segments = [new Segment(this.leadDims, this.W, [all])];
     this.buffer = this.emptyBuffer();
   }
 
   /**
-   * Every point i whose lower bound on the distance to `query` is below reach(radius, R_i)
+   * Every point i whose lower bounds on the distance to `query` are below reach(radius, R_i)
    * (widened by a rounding slack): a superset of the points with exact distance < reach.
    */
   candidates(query: TreeQuery, radius: number, out: number[] = []): number[] {
-    if (query.boundDims !== this.boundDims || query.leading !== this.leading) throw new Error('query prepared for another tree shape');
+    if (query.leading !== this.leading || query.codes.length !== this.W) throw new Error('query prepared for another tree shape');
     // float32 storage of coordinates and float64 summation: a generous relative + absolute
     // margin; the segments' float32 search also widens by twice the query's own rounding.
-    for (const s of this.segments) s.search(query.lead32, query.embedding32, radius, this.slack(s, query) + 2 * query.rounding, out);
-    this.buffer.search(query.lead, query.embedding, radius, this.slack(this.buffer, query), out);
+    for (const s of this.segments) s.search(query, radius, this.slack(s, query) + 2 * query.rounding, out);
+    this.buffer.search(query, radius, this.slack(this.buffer, query), out);
     return out;
   }
 
@@ -520,18 +531,18 @@ export class ProjectionTree {
   mergeOnce(): boolean {
     if (!this.mergeDue) return false;
     const n = this.segments.length;
-    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.embeddingDims, [this.segments[n - 2], this.segments[n - 1]]));
+    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]]));
     return true;
   }
 
   /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
   private seal(): void {
-    this.segments.push(new Segment(this.leadDims, this.embeddingDims, [this.buffer]));
+    this.segments.push(new Segment(this.leadDims, this.W, [this.buffer]));
     this.buffer = this.emptyBuffer();
     while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());
   }
 
   private emptyBuffer(): PointBuffer {
-    return new PointBuffer(this.leadDims, this.embeddingDims, 64);
+    return new PointBuffer(this.leadDims, this.W, 64);
   }
 }

@@ -5,17 +5,19 @@
 // Returns a superset of the records with exact distance < reach(radius, R_i); the caller
 // filters exactly.
 //
-// The leading coordinates the trees split on start as the first embedding coordinates; once
-// ROTATION_SAMPLE records are stored they become the leading principal coordinates of those
-// first records (the same records, hence the same axes, on every replay), recomputed for every
-// stored point.
+// The leading coordinates the trees split on start as the first embedding coordinates, and the
+// points have no codes; once ROTATION_SAMPLE records are stored, the leading coordinates become
+// the leading principal coordinates of those first records and the code grid is fitted to their
+// fine embeddings (the same records, hence the same axes and grid, on every replay), and both
+// are recomputed for every stored point.
+import { encodePoint, fitGrid, type CodeGrid } from './codeGrid.js';
 import { symmetricEigenvectors } from './jacobi.js';
 import {
-  embeddingLength, leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project, withRotation, type BlockProjection,
+  ROTATION_SAMPLE, embeddingLength, fineLength, fineOffset, leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project,
+  withRotation, type BlockProjection,
 } from './projection.js';
-import { ProjectionTree, TreeQuery } from './projectionTree.js';
+import { ProjectionTree, TreeQuery, type TreePoint } from './projectionTree.js';
 
-export const ROTATION_SAMPLE = 4096;
 
 /** Answer key of a tree: the class index, -1 for abstain. */
 export type AnswerKey = number;
@@ -35,28 +37,53 @@ interface Band {
 /** The query radius for the regions of each answer (-1: abstain); null: those regions are not searched. */
 export type RadiusByAnswer = (answer: number) => number | null;
 
+/** A point's codes computed elsewhere (the replay's projector) with `grid`, which must be the index's own (checked by the caller with sameGrid). */
+export interface GivenCodes {
+  codes: Int8Array;
+  error: number;
+  grid: CodeGrid;
+}
+
 export class RegionIndex {
   private projection: BlockProjection;
   private readonly embedding: number;
   private readonly leading: number;
+  private readonly fineAt: number;
+  private readonly fineLength: number;
+  private grid: CodeGrid | null = null;
   private readonly bands = new Map<string, Band>();
   /** The bands, largest regions first (see search), then by answer. */
   private ordered: Band[] = [];
   /** The bands of each answer, largest regions first. */
   private readonly bandsOf = new Map<AnswerKey, Band[]>();
+  /** Embeddings and fine embeddings of the first ROTATION_SAMPLE records, until the rotation. */
   private sample: Float32Array | null;
+  private fineSample: Float64Array | null;
   private count = 0;
   private online = false;
   private readonly point: Float64Array;
   private readonly query: TreeQuery;
+  private readonly treePoint: TreePoint;
+  /** Scratch codes of the point being added. */
+  private readonly codes: Int8Array;
 
   constructor(readonly inputLength: number) {
     this.projection = makeProjection(inputLength);
     this.embedding = embeddingLength(this.projection);
     this.leading = leadingCount(this.projection);
+    this.fineAt = fineOffset(this.projection);
+    this.fineLength = fineLength(this.projection);
     this.sample = new Float32Array(ROTATION_SAMPLE * this.embedding);
+    this.fineSample = new Float64Array(ROTATION_SAMPLE * this.fineLength);
     this.point = new Float64Array(pointLength(this.projection));
-    this.query = new TreeQuery(this.embedding, this.leading);
+    this.query = new TreeQuery(this.leading, this.fineLength);
+    this.codes = new Int8Array(this.query.codes.length);
+    this.treePoint = { lead: [], codes: null, codeError: Infinity, norm: 0 };
+  }
+
+  /** The code grid, once fitted (replay workers must code with the same one). */
+  get codeGrid(): CodeGrid | null {
+    return this.grid;
   }
 
   get size(): number {
@@ -68,23 +95,51 @@ export class RegionIndex {
     return project(this.projection, input, reuse ? this.point : undefined);
   }
 
-  /** Adds record `index` (= count); online adds place it in the tree now, bulk adds wait for build(). */
-  add(projected: Float64Array, answer: number | null, radius: number, online: boolean): void {
+  /**
+   * Adds record `index` (= count); online adds place it in the tree now, bulk adds wait for
+   * build(). Its codes are computed from `projected` unless `given` (then its fine embedding
+   * need not be there, except for the first ROTATION_SAMPLE records).
+   */
+  add(projected: Float64Array, answer: number | null, radius: number, online: boolean, given: GivenCodes | null = null): void {
+    const point = this.treePoint;
+    point.lead = projected.subarray(this.embedding, this.embedding + this.leading);
+    let norm = 0;
+    for (let k = 0; k < this.embedding; k++) norm += projected[k] * projected[k];
+    point.norm = Math.sqrt(norm);
+    if (given) {
+      // Codes on another grid would make the bound meaningless.
+      if (given.grid !== this.grid) throw new Error(`record ${this.count + 1}: codes on a grid the index did not fit`);
+      point.codes = given.codes;
+      point.codeError = given.error;
+    } else if (this.grid) {
+      point.codes = this.codes;
+      point.codeError = encodePoint(this.grid, projected, this.fineAt, point.codes, 0);
+    } else {
+      point.codes = null;
+      point.codeError = Infinity;
+    }
     const band = this.band(answer, radius);
-    band.tree.add(projected, radius, !(online && this.online), this.count);
+    band.tree.add(point, radius, !(online && this.online), this.count);
     if (this.sample) {
       this.sample.set(projected.subarray(0, this.embedding), this.count * this.embedding);
+      this.fineSample!.set(projected.subarray(this.fineAt, this.fineAt + this.fineLength), this.count * this.fineLength);
       if (this.count + 1 === ROTATION_SAMPLE) this.rotate();
     }
     this.count++;
   }
 
-  /** Bulk add of a point given by its embedding (as projected by the replay worker); the leading coordinates are computed here. */
-  addEmbedding(embedding: Float32Array, answer: number | null, radius: number): void {
+  /**
+   * Bulk add of a point given by its embedding and, for the first ROTATION_SAMPLE records, its
+   * fine embedding, else its codes (as the replay's projector computed them); the leading
+   * coordinates are computed here.
+   */
+  addEmbedding(embedding: Float32Array, answer: number | null, radius: number, fine: Float64Array | null, given: GivenCodes | null): void {
     const point = this.point;
     for (let k = 0; k < this.embedding; k++) point[k] = embedding[k];
     leadingCoordinates(this.projection, point, point, this.embedding);
-    this.add(point, answer, radius, false);
+    if (fine) point.set(fine, this.fineAt);
+    else if (this.sample) throw new Error(`record ${this.count + 1}: the first ${ROTATION_SAMPLE} records need their fine embeddings`);
+    this.add(point, answer, radius, false, fine ? null : given);
   }
 
   /** Builds the trees after a bulk load; afterwards adds are online. */
@@ -105,7 +160,9 @@ export class RegionIndex {
     first: readonly AnswerKey[] = [],
   ): void {
     const records: number[] = [];
-    const query = this.query.set(projected);
+    let norm = 0;
+    for (let k = 0; k < this.embedding; k++) norm += projected[k] * projected[k];
+    const query = this.query.set(projected.subarray(this.embedding, this.embedding + this.leading), Math.sqrt(norm), this.grid, projected, this.fineAt);
     const visit = (band: Band) => {
       const r = radiusOf(band.answer);
       if (r === null) return;
@@ -142,7 +199,7 @@ export class RegionIndex {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.embedding, this.leading) };
+      band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.leading, this.fineLength) };
       this.bands.set(key, band);
       this.ordered = [...this.bands.values()].sort((a, b) => b.radiusBand - a.radiusBand || a.answer - b.answer);
       this.bandsOf.set(band.answer, this.ordered.filter((b) => b.answer === band!.answer));
@@ -151,19 +208,32 @@ export class RegionIndex {
   }
 
   private rotate(): void {
-    const rotation = principalAxes(this.sample!, ROTATION_SAMPLE, this.embedding, symmetricEigenvectors);
+    const sample = this.sample!;
+    const fineSample = this.fineSample!;
+    const rotation = principalAxes(sample, ROTATION_SAMPLE, this.embedding, symmetricEigenvectors);
     this.projection = withRotation(this.projection, rotation);
+    this.grid = fitGrid(fineSample, ROTATION_SAMPLE, this.fineLength);
+    const grid = this.grid;
+    // Every stored point is one of the sampled records: its new leading coordinates and codes
+    // come from the sample.
+    const point = this.point;
+    const lead = point.subarray(this.embedding, this.embedding + this.leading);
+    const recomputed: TreePoint = { lead, codes: this.codes, codeError: 0, norm: 0 };
     for (const band of this.bands.values()) {
-      band.tree.updateLeading((embedding, out, offset) => {
-        // Through the float64 point: leadingCoordinates then only ever sees one array type (a
-        // second one made it polymorphic, and slower for every later replayed record).
-        const point = this.point;
-        for (let k = 0; k < this.embedding; k++) point[k] = embedding[k];
+      band.tree.recompute((id) => {
+        let norm = 0;
+        for (let k = 0; k < this.embedding; k++) {
+          point[k] = sample[id * this.embedding + k];
+          norm += point[k] * point[k];
+        }
         leadingCoordinates(this.projection, point, point, this.embedding);
-        for (let k = 0; k < this.leading; k++) out[offset + k] = point[this.embedding + k];
+        recomputed.norm = Math.sqrt(norm);
+        recomputed.codeError = encodePoint(grid, fineSample, id * this.fineLength, this.codes, 0);
+        return recomputed;
       });
     }
     this.sample = null;
+    this.fineSample = null;
   }
 }
 

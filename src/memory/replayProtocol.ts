@@ -3,6 +3,7 @@
 // which projects and sketches them for the memory's thread, which only indexes. Order is kept
 // end to end (one reader, one projector, FIFO ports).
 import type { MessagePort } from 'node:worker_threads';
+import type { CodeGrid } from './codeGrid.js';
 import type { SketchColumns } from './inputSketches.js';
 import type { Norm } from './types.js';
 
@@ -46,6 +47,19 @@ export interface ReplayBatch extends RecordFields {
   embeddingLength: number;
   /** count x embeddingLength: the projection's embedding of each input (projection.ts). */
   embeddings: Float32Array;
+  fineLength: number;
+  /**
+   * The first fineCount records of the batch are among the index's first ROTATION_SAMPLE: their
+   * fine embeddings (fineCount x fineLength; the index fits its code grid to them). The others
+   * come with codes (count x codeWidth, rows of the first fineCount unused) and code errors,
+   * on `grid`, which the projector fitted to the same records the same way.
+   */
+  fineCount: number;
+  fine: Float64Array;
+  codeWidth: number;
+  codes: Int8Array;
+  codeErrors: Float64Array;
+  grid: CodeGrid | null;
   /** count x inputLength: the 8-bit sketch of each input, and its numbers (inputSketches.ts). */
   sketches: Uint8Array;
   sketchColumns: SketchColumns;

@@ -16,6 +16,7 @@ import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
 import { InputSketches, RECORDS_PER_CHUNK, type SketchQuery } from './inputSketches.js';
 import { RegionIndex, answerKey, type AnswerKey, type RadiusByAnswer } from './regionIndex.js';
+import { sameGrid, type CodeGrid } from './codeGrid.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
 import { ConflictOrder } from './conflictOrder.js';
@@ -432,12 +433,24 @@ export class SequentialMemory {
     if (batch.inputLength !== this.inputLength) {
       throw new Error(`${this.path}: record ${batch.seqs[0]} has ${batch.inputLength} input values, expected ${this.inputLength}`);
     }
-    const width = batch.embeddingLength;
+    const { embeddingLength: width, fineLength, codeWidth } = batch;
+    let grid: CodeGrid | null = null;
     for (let i = 0; i < batch.count; i++) {
       const answer = batch.answers[i] < 0 ? null : batch.answers[i];
       const index = this.addOffsetOnly(batch.offsets[i], answer, batch.radii[i]);
       this.addHash(batch.hashes[i], index);
-      this.index!.addEmbedding(batch.embeddings.subarray(i * width, (i + 1) * width), answer, batch.radii[i]);
+      const embedding = batch.embeddings.subarray(i * width, (i + 1) * width);
+      if (i < batch.fineCount) {
+        this.index!.addEmbedding(embedding, answer, batch.radii[i], batch.fine.subarray(i * fineLength, (i + 1) * fineLength), null);
+        continue;
+      }
+      if (grid === null) {
+        // The projector's grid, fitted to the same records: checked once per batch to be the index's.
+        grid = this.index!.codeGrid;
+        if (!grid || !batch.grid || !sameGrid(grid, batch.grid)) throw new Error(`${this.path}: record ${batch.seqs[i]} was coded on a grid the index did not fit`);
+      }
+      const codes = batch.codes.subarray(i * codeWidth, (i + 1) * codeWidth);
+      this.index!.addEmbedding(embedding, answer, batch.radii[i], null, { codes, error: batch.codeErrors[i], grid });
     }
     this.sketches!.addSketches(batch.count, batch.sketches, batch.sketchColumns);
     this.durableCount = this.count;

@@ -1,0 +1,103 @@
+// 8-bit codes of the fine embedding (projection.ts), for the index's last and tightest test.
+// A grid (an offset per coordinate, one step for all) is fitted once per memory, to the first
+// records (the same records, hence the same grid, on every replay); a point's code is
+// c = clamp(round((f - offset) / step), -127, 127) and its error e = ||f - (offset + step c)||,
+// kept rounded up. Any grid is sound: a point outside it only has a larger error. A query is
+// coded the same way in 16 bits (clamped to +-255) with its own error e_q. Then
+//     ||f(x) - f(y)|| >= step ||c_x - c_y|| - e_x - e_y,
+// and ||c_x - c_y||^2 is an exact integer sum (at most 400 x 382^2 < 2^31), computed by the
+// search kernel (wasm/regionSearch.wat) in 16-bit SIMD lanes.
+
+export const POINT_CODE_LIMIT = 127;
+export const QUERY_CODE_LIMIT = 255;
+/** Codes are stored per point in whole vectors of 16 (zero padding on both sides adds nothing). */
+export const CODE_ALIGN = 16;
+
+export interface CodeGrid {
+  readonly length: number;
+  /** Codes per point: length rounded up to CODE_ALIGN. */
+  readonly width: number;
+  readonly offset: Float64Array;
+  readonly step: number;
+}
+
+export function codeWidth(length: number): number {
+  return CODE_ALIGN * Math.ceil(length / CODE_ALIGN);
+}
+
+/** The grid of `count` rows of `length` numbers (row-major in `rows`): each coordinate's range centred, the widest range over 250 steps. */
+export function fitGrid(rows: Float64Array, count: number, length: number): CodeGrid {
+  const low = new Float64Array(length).fill(Infinity);
+  const high = new Float64Array(length).fill(-Infinity);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < length; k++) {
+      const v = rows[i * length + k];
+      if (v < low[k]) low[k] = v;
+      if (v > high[k]) high[k] = v;
+    }
+  }
+  let range = 0;
+  const offset = new Float64Array(length);
+  for (let k = 0; k < length; k++) {
+    // Non-finite coordinates never come from finite inputs; a degenerate column is centred at 0.
+    offset[k] = Number.isFinite(low[k] + high[k]) ? (low[k] + high[k]) / 2 : 0;
+    if (Number.isFinite(high[k] - low[k])) range = Math.max(range, high[k] - low[k]);
+  }
+  const step = range > 0 ? range / (2 * POINT_CODE_LIMIT - 4) : 1;
+  return { length, width: codeWidth(length), offset, step };
+}
+
+/** Codes `grid.length` numbers of `values` (from `at`) into `codes` (from `codesAt`); returns an upper bound of the error. */
+export function encodePoint(grid: CodeGrid, values: Float64Array, at: number, codes: Int8Array, codesAt: number): number {
+  const { offset, step, length } = grid;
+  const inverse = 1 / step;
+  let squares = 0;
+  for (let k = 0; k < length; k++) {
+    const v = values[at + k] - offset[k];
+    let x = v * inverse;
+    // Clamped to +-127 (POINT_CODE_LIMIT; literals: a module constant is read with a check
+    // each time), then rounded half up (| 0 truncates a positive number). Any code is sound:
+    // the error is measured against it.
+    if (x > 127) x = 127;
+    else if (x < -127) x = -127;
+    const c = ((x + 128.5) | 0) - 128;
+    codes[codesAt + k] = c;
+    const gap = v - c * step;
+    squares += gap * gap;
+  }
+  return errorBound(squares, step);
+}
+
+/** The query's codes (16 bits, zero-padded to grid.width) and an upper bound of its error. */
+export function encodeQuery(grid: CodeGrid, values: Float64Array, at: number, codes: Int16Array): number {
+  const { offset, step, length } = grid;
+  const inverse = 1 / step;
+  codes.fill(0);
+  let squares = 0;
+  for (let k = 0; k < length; k++) {
+    const v = values[at + k] - offset[k];
+    let x = v * inverse;
+    // As encodePoint, within +-255 (QUERY_CODE_LIMIT).
+    if (x > 255) x = 255;
+    else if (x < -255) x = -255;
+    const c = ((x + 256.5) | 0) - 256;
+    codes[k] = c;
+    const gap = v - c * step;
+    squares += gap * gap;
+  }
+  return errorBound(squares, step);
+}
+
+function errorBound(squares: number, step: number): number {
+  // Float64 rounding of these few operations is far below this widening; NaN (non-finite
+  // values) becomes Infinity: such a point is never ruled out by its codes.
+  const error = Math.sqrt(squares) * (1 + 1e-9) + 1e-12 * (1 + step);
+  return Number.isNaN(error) ? Infinity : error;
+}
+
+/** Whether two grids are the same numbers (a replay worker's and the index's). */
+export function sameGrid(a: CodeGrid, b: CodeGrid): boolean {
+  if (a.length !== b.length || a.step !== b.step) return false;
+  for (let k = 0; k < a.length; k++) if (a.offset[k] !== b.offset[k]) return false;
+  return true;
+}
