@@ -52,9 +52,9 @@ export class RegionIndex {
   private readonly fineLength: number;
   private grid: CodeGrid | null = null;
   private readonly bands = new Map<string, Band>();
-  /** The bands, largest regions first (see search), then by answer. */
+  /** The bands, smallest regions first (see search), then by answer. */
   private ordered: Band[] = [];
-  /** The bands of each answer, largest regions first. */
+  /** The bands of each answer, smallest regions first. */
   private readonly bandsOf = new Map<AnswerKey, Band[]>();
   /** Embeddings and fine embeddings of the first ROTATION_SAMPLE records, until the rotation. */
   private sample: Float32Array | null;
@@ -151,7 +151,10 @@ export class RegionIndex {
   /**
    * The record indices that may lie within reach(radiusOf(answer), R) of the projected query,
    * handed to `found` tree by tree with the tree's answer: the trees of the answers in `first` in
-   * that order, then the others, the bands of the largest regions first (they cap the most).
+   * that order, then the others, the bands of the smallest regions first: the trees of the
+   * largest regions, whose reach r + R is largest and whose search costs most, come last, when
+   * conflicts found in the others may have narrowed r (searching them first, because they cap
+   * the most, was slower).
    * radiusOf is asked before each tree: a caller that finds a conflict searches the later trees
    * with less. `found` gets a reused array.
    */
@@ -201,7 +204,7 @@ export class RegionIndex {
     if (!band) {
       band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.leading, this.fineLength) };
       this.bands.set(key, band);
-      this.ordered = [...this.bands.values()].sort((a, b) => b.radiusBand - a.radiusBand || a.answer - b.answer);
+      this.ordered = [...this.bands.values()].sort((a, b) => a.radiusBand - b.radiusBand || a.answer - b.answer);
       this.bandsOf.set(band.answer, this.ordered.filter((b) => b.answer === band!.answer));
     }
     return band;

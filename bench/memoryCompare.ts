@@ -1,0 +1,74 @@
+// Two versions of the memory side by side in one process: each checkout replays its own copy of
+// one log, then both decide the same proposals (read-only: nothing is added), taking turns
+// proposal by proposal, so that the machine's state falls on both alike. Prints p50/p90/p99 of
+// each version's decision step and how many decisions differ. Separate runs of bench/memory.ts
+// on this machine move by more than most changes do; this is the measure for one change.
+//   npx tsx --expose-gc bench/memoryCompare.ts <checkout A> <data dir A> <checkout B> <data dir B>
+// The data directories must be copies (not links) of one memory's data directory, e.g. one kept by
+// MEMORY_BENCH_KEEP=1 bench/memory.ts; a checkout is e.g. `git worktree add /tmp/base <commit>`
+// with node_modules linked. MEMORY_COMPARE_QUERIES (1000), MEMORY_COMPARE_SEED (7).
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { loadOrBuildPool, poolOptionsFromEnv } from './certifiedRadii.js';
+import { FashionStream } from './memoryStream.js';
+
+const [rootA, dirA, rootB, dirB] = process.argv.slice(2);
+if (!dirB) {
+  console.error('usage: memoryCompare <checkout A> <data dir A> <checkout B> <data dir B>');
+  process.exit(2);
+}
+const QUERIES = Number(process.env.MEMORY_COMPARE_QUERIES ?? 1000);
+const SEED = Number(process.env.MEMORY_COMPARE_SEED ?? 7);
+const WARMUP = 100;
+
+/** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record). */
+interface DecisionStep {
+  prepare(input: Float32Array): unknown;
+  applyRules(base: { answer: number | null; radius: number }, query: unknown): { rules: { answer: number | null; radius: number; action: string } };
+}
+
+async function open(root: string, dataDir: string): Promise<DecisionStep> {
+  const { MemoryStore } = await import(pathToFileURL(resolve(root, 'src/memory/memoryStore.ts')).href);
+  const started = performance.now();
+  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048 });
+  const memory = await store.memory('fashion', 'l2');
+  console.log(JSON.stringify({ checkout: root, records: memory.size, replayS: +((performance.now() - started) / 1000).toFixed(1) }));
+  return memory as unknown as DecisionStep;
+}
+
+const versions = [await open(rootA, dirA), await open(rootB, dirB)];
+const radii = await loadOrBuildPool(poolOptionsFromEnv());
+const stream = new FashionStream(SEED, radii.pool);
+const items = Array.from({ length: WARMUP + QUERIES }, () => stream.next());
+
+function decide(memory: DecisionStep, item: (typeof items)[number]) {
+  const base = { answer: item.answer, radius: item.answer === null ? 0 : item.radius };
+  const started = performance.now();
+  const { rules } = memory.applyRules(base, memory.prepare(item.input));
+  return { ms: performance.now() - started, rules };
+}
+
+for (const memory of versions) for (let i = 0; i < WARMUP; i++) decide(memory, items[i]);
+const times: number[][] = [[], []];
+let differ = 0;
+for (let i = WARMUP; i < items.length; i++) {
+  const outcomes = [];
+  for (const v of i % 2 ? [0, 1] : [1, 0]) {
+    const o = decide(versions[v], items[i]);
+    times[v].push(o.ms);
+    outcomes[v] = o.rules;
+  }
+  const [a, b] = outcomes;
+  if (a.answer !== b.answer || a.radius !== b.radius || a.action !== b.action) differ++;
+}
+const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
+times.forEach((t, v) => {
+  console.log(JSON.stringify({
+    checkout: [rootA, rootB][v], decisions: t.length,
+    p50Ms: +quantile(t, 0.5).toFixed(3), p90Ms: +quantile(t, 0.9).toFixed(3), p99Ms: +quantile(t, 0.99).toFixed(3),
+    meanMs: +(t.reduce((x, y) => x + y, 0) / t.length).toFixed(3),
+  }));
+});
+console.log(JSON.stringify({ differentDecisions: differ }));
+process.exit(0);
