@@ -10,7 +10,7 @@
 // the leading principal coordinates of those first records and the code grid is fitted to their
 // fine embeddings (the same records, hence the same axes and grid, on every replay), and both
 // are recomputed for every stored point.
-import { encodePoint, fitGrid, type CodeGrid } from './codeGrid.js';
+import { codeWidth, encodePoint, fitGrid, type CodeGrid } from './codeGrid.js';
 import { symmetricEigenvectors } from './jacobi.js';
 import {
   ROTATION_SAMPLE, embeddingLength, fineLength, fineOffset, leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project,
@@ -62,7 +62,6 @@ export class RegionIndex {
   private count = 0;
   private online = false;
   private readonly point: Float64Array;
-  private readonly query: TreeQuery;
   private readonly treePoint: TreePoint;
   /** Scratch codes of the point being added. */
   private readonly codes: Int8Array;
@@ -76,8 +75,7 @@ export class RegionIndex {
     this.sample = new Float32Array(ROTATION_SAMPLE * this.embedding);
     this.fineSample = new Float64Array(ROTATION_SAMPLE * this.fineLength);
     this.point = new Float64Array(pointLength(this.projection));
-    this.query = new TreeQuery(this.leading, this.fineLength);
-    this.codes = new Int8Array(this.query.codes.length);
+    this.codes = new Int8Array(codeWidth(this.fineLength));
     this.treePoint = { lead: [], codes: null, codeError: Infinity, norm: 0 };
   }
 
@@ -88,6 +86,15 @@ export class RegionIndex {
 
   get size(): number {
     return this.count;
+  }
+
+  /** The query for searches around a projected input: prepared once (its codes on the index's grid) for all of them. */
+  prepare(projected: Float64Array): TreeQuery {
+    let norm = 0;
+    for (let k = 0; k < this.embedding; k++) norm += projected[k] * projected[k];
+    return new TreeQuery(this.leading, this.fineLength).set(
+      projected.subarray(this.embedding, this.embedding + this.leading), Math.sqrt(norm), this.grid, projected, this.fineAt,
+    );
   }
 
   /** Projects `input`; with `reuse`, into a buffer owned by the index (valid until the next call). */
@@ -159,13 +166,11 @@ export class RegionIndex {
    * with less. `found` gets a reused array.
    */
   search(
-    projected: Float64Array, radiusOf: RadiusByAnswer, found: (records: readonly number[], answer: AnswerKey) => void,
+    query: TreeQuery, radiusOf: RadiusByAnswer, found: (records: readonly number[], answer: AnswerKey) => void,
     first: readonly AnswerKey[] = [],
   ): void {
+    if (query.leading !== this.leading || query.codeLength !== this.fineLength) throw new Error('query prepared for another index');
     const records: number[] = [];
-    let norm = 0;
-    for (let k = 0; k < this.embedding; k++) norm += projected[k] * projected[k];
-    const query = this.query.set(projected.subarray(this.embedding, this.embedding + this.leading), Math.sqrt(norm), this.grid, projected, this.fineAt);
     const visit = (band: Band) => {
       const r = radiusOf(band.answer);
       if (r === null) return;

@@ -16,6 +16,7 @@ import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
 import { InputSketches, RECORDS_PER_CHUNK, type SketchQuery } from './inputSketches.js';
 import { RegionIndex, answerKey, type AnswerKey, type RadiusByAnswer } from './regionIndex.js';
+import type { TreeQuery } from './projectionTree.js';
 import { sameGrid, type CodeGrid } from './codeGrid.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
@@ -52,6 +53,7 @@ interface Pending {
 interface PreparedInput {
   input: Float32Array;
   projected: Float64Array;
+  regions: TreeQuery;
   sketches: SketchQuery;
 }
 
@@ -505,13 +507,14 @@ export class SequentialMemory {
 
   /** An input with what every search of it needs: its projection and its sketch bounds. */
   private prepare(input: Float32Array): PreparedInput {
-    return { input, projected: this.index!.project(input), sketches: this.sketches!.query(input) };
+    const projected = this.index!.project(input);
+    return { input, projected, regions: this.index!.prepare(projected), sketches: this.sketches!.query(input) };
   }
 
   /** Every record with exact distance < reach(radiusOf(its answer), R_i). */
   private exactCandidates(query: PreparedInput, radiusOf: RadiusByAnswer): Candidate[] {
     const out: Candidate[] = [];
-    this.index!.search(query.projected, radiusOf, (ids, answer) => {
+    this.index!.search(query.regions, radiusOf, (ids, answer) => {
       const r = radiusOf(answer)!; // only trees with a radius are searched
       for (const id of ids) this.checkCandidate(query, id, r, out);
     });
@@ -541,7 +544,7 @@ export class SequentialMemory {
       }
     };
     // The answers that usually conflict with this one first: the bound falls sooner.
-    this.index!.search(query.projected, (answer) => (answer === ownKey ? null : bound), check, this.conflictOrder.first(ownKey));
+    this.index!.search(query.regions, (answer) => (answer === ownKey ? null : bound), check, this.conflictOrder.first(ownKey));
     return out;
   }
 
