@@ -8,9 +8,10 @@
 // instance of their own: nodes in preorder with tight boxes on the leading coordinates and the
 // largest region radius below them, leaf points stored contiguously in groups of four;
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
-// leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go to a small buffer that is scanned in JS; a full buffer becomes a
-// segment, and segments of similar size are merged (the logarithmic method), so each point is
-// rebuilt O(log n) times and a query visits O(log n) segments.
+// leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
+// to a small buffer that is scanned in JS; a full buffer becomes a segment, and segments of
+// similar size are merged (the logarithmic method), so each point is rebuilt O(log n) times and
+// a query visits O(log n) segments.
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
 import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
