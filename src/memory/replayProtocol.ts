@@ -1,6 +1,6 @@
 // Messages of a replay in worker threads: the reader (replayReader.ts) reads and checks the
 // frames of one log and hands batches of raw inputs to the projector (replayProjector.ts),
-// which projects and sketches them for the memory's thread, which only indexes. Order is kept
+// which projects, codes and sketches them for the memory's thread, which only indexes. Order is kept
 // end to end (one reader, one projector, FIFO ports).
 import type { MessagePort } from 'node:worker_threads';
 import type { CodeGrid } from './codeGrid.js';
