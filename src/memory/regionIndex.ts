@@ -90,10 +90,8 @@ export class RegionIndex {
 
   /** The query for searches around a projected input: prepared once (its codes on the index's grid) for all of them. */
   prepare(projected: Float64Array): TreeQuery {
-    let norm = 0;
-    for (let k = 0; k < this.embedding; k++) norm += projected[k] * projected[k];
     return new TreeQuery(this.leading, this.fineLength).set(
-      projected.subarray(this.embedding, this.embedding + this.leading), Math.sqrt(norm), this.grid, projected, this.fineAt,
+      projected.subarray(this.embedding, this.embedding + this.leading), this.norm(projected), this.grid, projected, this.fineAt,
     );
   }
 
@@ -110,9 +108,7 @@ export class RegionIndex {
   add(projected: Float64Array, answer: number | null, radius: number, online: boolean, given: GivenCodes | null = null): void {
     const point = this.treePoint;
     point.lead = projected.subarray(this.embedding, this.embedding + this.leading);
-    let norm = 0;
-    for (let k = 0; k < this.embedding; k++) norm += projected[k] * projected[k];
-    point.norm = Math.sqrt(norm);
+    point.norm = this.norm(projected);
     if (given) {
       // Codes on another grid would make the bound meaningless.
       if (given.grid !== this.grid) throw new Error(`record ${this.count + 1}: codes on a grid the index did not fit`);
@@ -203,6 +199,13 @@ export class RegionIndex {
     return bytes;
   }
 
+  /** Norm of a projected point's embedding: the norm of its input (projection.ts), which scales the trees' rounding slack. */
+  private norm(projected: Float64Array): number {
+    let squares = 0;
+    for (let k = 0; k < this.embedding; k++) squares += projected[k] * projected[k];
+    return Math.sqrt(squares);
+  }
+
   private band(answer: number | null, radius: number): Band {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
@@ -229,13 +232,9 @@ export class RegionIndex {
     const recomputed: TreePoint = { lead, codes: this.codes, codeError: 0, norm: 0 };
     for (const band of this.bands.values()) {
       band.tree.recompute((id) => {
-        let norm = 0;
-        for (let k = 0; k < this.embedding; k++) {
-          point[k] = sample[id * this.embedding + k];
-          norm += point[k] * point[k];
-        }
+        for (let k = 0; k < this.embedding; k++) point[k] = sample[id * this.embedding + k];
         leadingCoordinates(this.projection, point, point, this.embedding);
-        recomputed.norm = Math.sqrt(norm);
+        recomputed.norm = this.norm(point);
         recomputed.codeError = encodePoint(grid, fineSample, id * this.fineLength, this.codes, 0);
         return recomputed;
       });
