@@ -8,6 +8,8 @@
 //   written directly (base radii, not shrunk by the rules: denser regions, a harder case for
 //   the index) and replayed; then the same side-by-side measurement runs on the replayed memory.
 // MEMORY_BENCH_KEEP=1 keeps the data directories (printed) for profiling; MEMORY_BENCH_DIR sets where they go.
+// MEMORY_BENCH_HELPER=0 measures the memory without its search helper thread (the gateway's
+//   default on two or more cores, and this benchmark's); bench/memoryCompare.ts compares both.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +35,7 @@ const SCAN_BUDGET_MS = Number(process.env.MEMORY_BENCH_SCAN_MS ?? 20_000);
 /** Decisions made (and stored) before timing starts: the first ones after a replay compile the decision path. */
 const WARMUP = Number(process.env.MEMORY_BENCH_WARMUP ?? 20);
 const SEED = Number(process.env.MEMORY_BENCH_SEED ?? 2024);
+const SEARCH_HELPER = process.env.MEMORY_BENCH_HELPER !== '0';
 const D = 784;
 const CHUNK = 65_536;
 
@@ -132,6 +135,8 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
     if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
   }
+  await memory.searchHelperReady();
+  const helperBefore = memory.searchHelperCounts;
   const sampled: { item: BenchItem; stored: number; outcome: MemoryOutcome }[] = [];
   probe.maintenanceMs.length = 0;
   gcObserver.observe({ entryTypes: ['gc'] });
@@ -147,6 +152,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   }
   await new Promise((resolve) => setTimeout(resolve, 10));
   gcObserver.disconnect();
+  const helperAfter = memory.searchHelperCounts;
   let scanSpent = 0;
   for (const { item, stored, outcome } of sampled) {
     if (scanSpent >= SCAN_BUDGET_MS) break;
@@ -182,6 +188,10 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     mismatches,
     majorGcPauses: majorGcMs.length,
     majorGcMaxMs: +Math.max(0, ...majorGcMs).toFixed(1),
+    searchHelper: SEARCH_HELPER,
+    // Trees the helper searched during the timed decisions, and those it left to the memory's thread after taking them.
+    helperAnswered: (helperAfter?.answered ?? 0) - (helperBefore?.answered ?? 0),
+    helperTakenBack: (helperAfter?.takenBack ?? 0) - (helperBefore?.takenBack ?? 0),
   };
 }
 
@@ -196,7 +206,7 @@ async function replay(dataDir: string, probe: Probe) {
   const before = process.memoryUsage();
   const t0 = performance.now();
   const store = new MemoryStore({
-    dataDir, queueCapacity: 8192, maxGroup: 2048,
+    dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER,
     observer: observe(probe),
   });
   const memory = await store.memory('fashion', 'l2');
@@ -264,7 +274,7 @@ async function main(): Promise<void> {
   if (SIZES.length > 0) {
     const dataDir = mkdtempSync(join(root, 'certigate-memory-bench-'));
     const store = new MemoryStore({
-      dataDir, queueCapacity: 8192, maxGroup: 2048,
+      dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER,
       observer: observe(probe, actions),
     });
     const memory = await store.memory('fashion', 'l2');

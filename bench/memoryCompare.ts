@@ -6,7 +6,9 @@
 //   npx tsx --expose-gc bench/memoryCompare.ts <checkout A> <data dir A> <checkout B> <data dir B>
 // The data directories must be copies (not links) of one memory's data directory, e.g. one kept by
 // MEMORY_BENCH_KEEP=1 bench/memory.ts; a checkout is e.g. `git worktree add /tmp/base <commit>`
-// with node_modules linked. MEMORY_COMPARE_QUERIES (1000), MEMORY_COMPARE_SEED (7).
+// with node_modules linked. MEMORY_COMPARE_QUERIES (1000), MEMORY_COMPARE_SEED (7),
+// MEMORY_COMPARE_HELPER (search helper thread of A and B: "0,0" by default; "0,1" compares one
+// checkout without and with it; older checkouts ignore it).
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +23,7 @@ if (!dirB) {
 const QUERIES = Number(process.env.MEMORY_COMPARE_QUERIES ?? 1000);
 const SEED = Number(process.env.MEMORY_COMPARE_SEED ?? 7);
 const WARMUP = 100;
+const HELPER = (process.env.MEMORY_COMPARE_HELPER ?? '0,0').split(',').map((v) => v === '1');
 
 /** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record). */
 interface DecisionStep {
@@ -28,16 +31,17 @@ interface DecisionStep {
   applyRules(base: { answer: number | null; radius: number }, query: unknown): { rules: { answer: number | null; radius: number; action: string } };
 }
 
-async function open(root: string, dataDir: string): Promise<DecisionStep> {
+async function open(root: string, dataDir: string, searchHelper: boolean): Promise<DecisionStep> {
   const { MemoryStore } = await import(pathToFileURL(resolve(root, 'src/memory/memoryStore.ts')).href);
   const started = performance.now();
-  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048 });
+  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper });
   const memory = await store.memory('fashion', 'l2');
-  console.log(JSON.stringify({ checkout: root, records: memory.size, replayS: +((performance.now() - started) / 1000).toFixed(1) }));
+  await memory.searchHelperReady?.();
+  console.log(JSON.stringify({ checkout: root, searchHelper, records: memory.size, replayS: +((performance.now() - started) / 1000).toFixed(1) }));
   return memory as unknown as DecisionStep;
 }
 
-const versions = [await open(rootA, dirA), await open(rootB, dirB)];
+const versions = [await open(rootA, dirA, HELPER[0]), await open(rootB, dirB, HELPER[1])];
 const radii = await loadOrBuildPool(poolOptionsFromEnv());
 const stream = new FashionStream(SEED, radii.pool);
 const items = Array.from({ length: WARMUP + QUERIES }, () => stream.next());
@@ -65,7 +69,7 @@ for (let i = WARMUP; i < items.length; i++) {
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 times.forEach((t, v) => {
   console.log(JSON.stringify({
-    checkout: [rootA, rootB][v], decisions: t.length,
+    checkout: [rootA, rootB][v], searchHelper: HELPER[v], decisions: t.length,
     p50Ms: +quantile(t, 0.5).toFixed(3), p90Ms: +quantile(t, 0.9).toFixed(3), p99Ms: +quantile(t, 0.99).toFixed(3),
     meanMs: +(t.reduce((x, y) => x + y, 0) / t.length).toFixed(3),
   }));

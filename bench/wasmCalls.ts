@@ -28,7 +28,7 @@ function measure(): object {
   // Compiled directly (not through compileKernel), so that the command line's flag decides.
   const module = new WebAssembly.Module(Buffer.from(REGION_SEARCH_WASM_BASE64, 'base64'));
   const kernels = Array.from({ length: INSTANCES }, () => {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     new Int32Array(memory.buffer, NODES + 4, 1)[0] = -1; // the root is a leaf (no right child), of no points
     return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SearchKernel;
   });

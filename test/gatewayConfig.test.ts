@@ -21,6 +21,9 @@ describe('gateway configuration', () => {
     expect(config.adminToken).toBeNull();
     expect(config.models.endsWith(join('models', 'manifest.json'))).toBe(true);
     expect(config.defaults).toMatchObject({ n0: 100, n: 100_000, alpha: 0.001 });
+    expect(config.memorySearchHelper).toBe(true);
+    expect(loadGatewayConfig({ cores: 1 }).memorySearchHelper).toBe(false);
+    expect(loadGatewayConfig({ cores: 1, flags: { memorySearchHelper: true } }).memorySearchHelper).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);
   });
 

@@ -12,15 +12,15 @@ import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { Norm } from '../src/memory/types.js';
 import { gaussian, proposal, rng, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
 
-async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}) {
-  return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer });
+async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}, searchHelper = false) {
+  return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer, searchHelper });
 }
 
-/** Runs `steps` proposals through the memory and the reference side by side. */
-async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: number, seed: number): Promise<void> {
-  const context = `kind=${kind} norm=${norm} dim=${dim} seed=${seed}`;
+/** Runs `steps` proposals through the memory and the reference side by side; `searchHelper`: with a second search thread taking part. */
+async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: number, seed: number, searchHelper = false): Promise<void> {
+  const context = `kind=${kind} norm=${norm} dim=${dim} seed=${seed}${searchHelper ? ' helper' : ''}`;
   let overlaps = 0;
-  const memory = await openMemory(norm, seed, { onDecision: (event) => (overlaps = event.overlaps) });
+  const memory = await openMemory(norm, seed, { onDecision: (event) => (overlaps = event.overlaps) }, searchHelper);
   const stream = new StreamGenerator(kind, dim, norm, seed);
   const stored: ReferenceRecord[] = [];
   const dist = (a: Float32Array, b: Float32Array) => distance(a, b, norm);
@@ -61,7 +61,9 @@ async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: numbe
       }
     }
     stored.push(rec);
+    if (searchHelper && step === 0) await memory.searchHelperReady(); // the index (and its helper) exists from the first record
   }
+  if (searchHelper) expect(memory.searchHelperCounts!.answered, `${context}: tasks the helper answered`).toBeGreaterThan(0);
   expect(findViolations(stored, norm), context).toEqual([]);
   // Each stream must actually exercise the rules.
   expect(Object.keys(counts).length, `${context} actions ${JSON.stringify(counts)}`).toBeGreaterThanOrEqual(kind === 'random' ? 2 : 3);
@@ -81,6 +83,10 @@ describe('memory rules against the brute-force reference', () => {
     await runStream('clustered', 'l2', 784, 250, 21);
     await runStream('adversarial', 'l2', 784, 250, 22);
     await runStream('adversarial', 'l1', 784, 150, 23);
+  });
+  it('the same with the search helper taking trees on a second thread', async () => {
+    for (const norm of ['l2', 'l1'] as const) for (const kind of ['clustered', 'adversarial'] as const) await runStream(kind, norm, 8, 400, seeds[0], true);
+    await runStream('adversarial', 'l2', 784, 250, 22, true);
   });
 });
 

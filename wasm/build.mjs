@@ -12,11 +12,14 @@ const KERNELS = [
   { source: 'crc32c.wat', target: '../src/memory/crc32cWasm.ts', name: 'CRC32C_WASM_BASE64' },
 ];
 
+/** Features the kernels use: SIMD, and shared memories (the region search's helper thread). */
+const features = { simd: true, threads: true };
+
 export async function buildKernel(kernel) {
   const wabt = await wabtInit();
   const source = new URL(`./${kernel.source}`, import.meta.url);
-  const parsed = wabt.parseWat(kernel.source, readFileSync(source, 'utf8'), { simd: true });
-  parsed.validate();
+  const parsed = wabt.parseWat(kernel.source, readFileSync(source, 'utf8'), features);
+  parsed.validate(features);
   const { buffer } = parsed.toBinary({});
   parsed.destroy();
   const base64 = Buffer.from(buffer).toString('base64');

@@ -10,7 +10,8 @@
 ;; one of its operands (never more than the larger), so a gap is never overstated.
 ;; Everything is in one function: calls (V8 does not inline them here) cost as much as the work.
 ;;
-;; Memory (imported, one per segment; byte offsets are parameters, see projectionTree.ts):
+;; Memory (imported, one per segment, shared: the memory's search helper thread searches it too,
+;; with its own q, stack and out; byte offsets are parameters, see projectionTree.ts):
 ;;   q       query: L leading coordinates (f32), then W codes (i16)
 ;;   nodes   per node (preorder), 16 + 8 L bytes: largest region radius below it (f32), right
 ;;           child or -1 (i32), first and end point (i32); then per 4 leading coordinates the
@@ -23,7 +24,7 @@
 ;; L is a multiple of 4 and W of 16 (zero padding); every leaf starts at a multiple of 4 points.
 ;; Returns the number of point indices written to out.
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 65536 shared))
 
   (func (export "search")
     (param $L i32) (param $W i32) (param $radius f32) (param $scale f32) (param $slack f32) (param $invStep f32) (param $queryError f32)

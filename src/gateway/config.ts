@@ -64,6 +64,8 @@ export const gatewayConfigSchema = z.object({
   maxQueue: z.number().int().nonnegative().default(64),
   /** Proposals waiting for the sequential memory of one (model, norm) before 503. */
   memoryQueueCapacity: z.number().int().positive().default(1024),
+  /** Each memory searches its index on a second thread as well; default: with two or more cores. */
+  memorySearchHelper: z.boolean().optional(),
   /** Lines of one certifyStream evaluated concurrently. */
   streamWindow: z.number().int().positive().default(4),
   requestDeadlineMs: z.number().int().positive().default(120_000),
@@ -76,7 +78,7 @@ export const gatewayConfigSchema = z.object({
 }).strict();
 
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
-export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema> & { workers: number; intraOpThreads: number }>;
+export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema> & { workers: number; intraOpThreads: number; memorySearchHelper: boolean }>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -155,12 +157,13 @@ export function loadGatewayConfig(sources: ConfigSources = {}): GatewayConfig {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid gateway configuration: ${issues}`);
   }
-  const sized = sizeWorkers(sources.cores ?? availableParallelism(), parsed.data.workers, parsed.data.intraOpThreads);
+  const cores = sources.cores ?? availableParallelism();
+  const sized = sizeWorkers(cores, parsed.data.workers, parsed.data.intraOpThreads);
   if (parsed.data.defaults.n > parsed.data.bounds.maxN || parsed.data.defaults.n0 > parsed.data.bounds.maxN0) {
     throw new ConfigError('invalid gateway configuration: defaults.n/n0 exceed bounds.maxN/maxN0');
   }
   if (!parsed.data.bounds.allowedSolvers.includes(parsed.data.defaults.solver)) {
     throw new ConfigError('invalid gateway configuration: defaults.solver is not in bounds.allowedSolvers');
   }
-  return Object.freeze({ ...parsed.data, ...sized });
+  return Object.freeze({ ...parsed.data, ...sized, memorySearchHelper: parsed.data.memorySearchHelper ?? cores >= 2 });
 }

@@ -24,6 +24,8 @@ export interface MemoryStoreOptions {
    * read-only store does not take the data directory's lock, so it may run beside the writer.
    */
   readOnly?: boolean;
+  /** Memories search their index on a second thread as well (SequentialMemoryOptions.searchHelper). */
+  searchHelper?: boolean;
 }
 
 export interface ExportOptions {
@@ -65,7 +67,7 @@ export class MemoryStore {
     if (!memory) {
       memory = this.lockForWriting().then(() => SequentialMemory.open({
         disk: this.disk, path, model, norm, queueCapacity: this.options.queueCapacity, maxGroup: this.options.maxGroup,
-        observer: this.options.observer, readOnly: this.options.readOnly,
+        observer: this.options.observer, readOnly: this.options.readOnly, searchHelper: this.options.searchHelper,
       }));
       this.opening.set(path, memory);
       memory.catch(() => this.opening.delete(path));

@@ -4,8 +4,8 @@
 // leading coordinates, and the distance of the 8-bit codes of its fine embedding less their
 // errors. No region that can conflict is ever pruned.
 //
-// Points live in immutable k-d trees (segments) laid out flat in the memory of a WebAssembly
-// instance of their own: nodes in preorder with tight boxes on the leading coordinates and the
+// Points live in immutable k-d trees (segments) laid out flat in a shared WebAssembly memory of
+// their own (the search helper's thread searches them too, see searchHelper.ts): nodes in preorder with tight boxes on the leading coordinates and the
 // largest region radius below them, leaf points stored contiguously in groups of four;
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
 // leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
@@ -51,6 +51,91 @@ interface SearchKernel {
     L: number, W: number, radius: number, scale: number, slack: number, invStep: number, queryError: number,
     q: number, nodes: number, lead: number, codes: number, errors: number, radii: number, stack: number, out: number,
   ): number;
+}
+
+/** A thread's own part of a segment's memory: the query it writes, the search stack, the result. */
+interface Scratch {
+  q: number;
+  stack: number;
+  out: number;
+}
+
+/**
+ * A sealed segment as a search needs it: a shared memory holding everything (byte offsets into
+ * it) and its sizes. It is what the search helper (searchHelper.ts) receives; scratch 0 is the
+ * memory's own thread's, scratch 1 the helper's, so both may search at once.
+ */
+export interface SegmentShape {
+  memory: WebAssembly.Memory;
+  leadDims: number;
+  W: number;
+  count: number;
+  maxRadius: number;
+  maxPointNorm: number;
+  offsets: { nodes: number; lead: number; codes: number; errors: number; radii: number; ids: number; scratch: [Scratch, Scratch] };
+}
+
+/** The numbers of a query that a segment search reads (a TreeQuery, or the helper's shared copy of one). */
+export interface SegmentQuery {
+  readonly lead32: Float32Array;
+  readonly codes: Int16Array;
+  readonly codeError32: number;
+  readonly inverseStep32: number;
+  readonly norm: number;
+  readonly rounding: number;
+}
+
+/** Rounding slack of a search: float32 storage of the points and float64 sums, relative to the norms (see candidates). */
+function roundingSlack(maxPointNorm: number, queryNorm: number): number {
+  return 1e-6 * (maxPointNorm + queryNorm) + 1e-9;
+}
+
+/** One thread's search of one segment: its own kernel instance and scratch. */
+export class SegmentSearcher {
+  private readonly kernel: SearchKernel;
+  private readonly scratch: Scratch;
+  private readonly queryLead: Float32Array;
+  private readonly queryCodes: Int16Array;
+  /** Found points (segment order) of the last search. */
+  readonly out: Int32Array;
+  /** The id of each point (segment order). */
+  readonly ids: Int32Array;
+
+  constructor(
+    readonly shape: SegmentShape,
+    thread: 0 | 1,
+  ) {
+    const { memory, leadDims, W, count, offsets } = shape;
+    this.scratch = offsets.scratch[thread];
+    this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
+    this.queryLead = new Float32Array(memory.buffer, this.scratch.q, leadDims);
+    this.queryCodes = new Int16Array(memory.buffer, this.scratch.q + 4 * leadDims, W);
+    this.out = new Int32Array(memory.buffer, this.scratch.out, Math.max(1, count));
+    this.ids = new Int32Array(memory.buffer, offsets.ids, count);
+  }
+
+  /**
+   * Writes to `out` (returns how many) the points whose two lower bounds are below
+   * reach(radius, R) + slack; the slack covers the rounding of the stored numbers and the
+   * query's, twice the query's float32 rounding included (see ProjectionTree.candidates).
+   */
+  search(query: SegmentQuery, radius: number): number {
+    const { leadDims, W, count, maxRadius, maxPointNorm, offsets: o } = this.shape;
+    if (count === 0) return 0;
+    const slack = roundingSlack(maxPointNorm, query.norm) + 2 * query.rounding;
+    const b = (radius + maxRadius) * SCALE + slack;
+    if (!(b < LARGEST_FLOAT32_REACH)) {
+      for (let j = 0; j < count; j++) this.out[j] = j;
+      return count;
+    }
+    this.queryLead.set(query.lead32);
+    this.queryCodes.set(query.codes);
+    const s = this.scratch;
+    return this.kernel.search(
+      leadDims, W, float32AtLeast(radius), SCALE, float32AtLeast(slack), query.inverseStep32, query.codeError32,
+      s.q, o.nodes, o.lead, o.codes, o.errors, o.radii, s.stack, s.out,
+    );
+  }
 }
 
 /** Carves 16-byte aligned regions out of one buffer. */
@@ -117,16 +202,11 @@ class Segment implements PointSet {
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
+  readonly shape: SegmentShape;
   private readonly lead: Float32Array;
-  private readonly maxRadius: number;
   private nodes = 0;
-  /** The search kernel and, in its memory, everything above (views), the query and the result. */
-  private readonly kernel: SearchKernel;
-  private readonly memoryBytes: number;
-  private readonly offsets = { q: 0, nodes: 0, lead: 0, codes: 0, errors: 0, radii: 0, stack: 0, out: 0 };
-  private readonly queryLead: Float32Array;
-  private readonly queryCodes: Int16Array;
-  private readonly out: Int32Array;
+  /** This thread's search (scratch 0). */
+  private readonly searcher: SegmentSearcher;
 
   /** Builds a segment over every point of `sources` (W codes per point). */
   constructor(
@@ -165,32 +245,29 @@ class Segment implements PointSet {
     const order = new Int32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
     if (count > 0) this.buildNode(table, order, 0, count, lead, radii);
-    this.maxRadius = count > 0 ? table.maxRadii[0] : 0;
-    // Everything the search reads lives in the kernel's memory, sized once (it never grows, so
-    // the views below stay valid).
+    // Everything a search reads lives in one shared memory, sized once (it never grows, so the
+    // views below stay valid).
     const nodes = this.nodes;
     const layout = new Layout();
-    const o = this.offsets;
-    o.q = layout.take(4 * leadDims + 2 * this.W);
+    const scratch = (): Scratch => ({
+      q: layout.take(4 * leadDims + 2 * this.W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
+    });
     const nodeBytes = 16 + 8 * leadDims;
-    o.nodes = layout.take(nodeBytes * nodes);
-    o.lead = layout.take(4 * groups * GROUP * leadDims);
-    o.codes = layout.take(count * this.W);
-    o.errors = layout.take(4 * count);
-    o.radii = layout.take(4 * groups * GROUP);
-    o.stack = layout.take(4 * (STACK_DEPTH + 1));
-    o.out = layout.take(4 * Math.max(1, count));
+    const offsets: SegmentShape['offsets'] = {
+      nodes: layout.take(nodeBytes * nodes),
+      lead: layout.take(4 * groups * GROUP * leadDims),
+      codes: layout.take(count * this.W),
+      errors: layout.take(4 * count),
+      radii: layout.take(4 * groups * GROUP),
+      ids: layout.take(4 * count),
+      scratch: [scratch(), scratch()],
+    };
     const pages = Math.max(1, Math.ceil(layout.bytes / WASM_PAGE_BYTES));
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const buffer = memory.buffer;
-    this.memoryBytes = buffer.byteLength;
-    this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
-    this.queryLead = new Float32Array(buffer, o.q, leadDims);
-    this.queryCodes = new Int16Array(buffer, o.q + 4 * leadDims, this.W);
-    this.out = new Int32Array(buffer, o.out, Math.max(1, count));
     // Node records (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4.
-    const nodeFloats = new Float32Array(buffer, o.nodes, (nodeBytes / 4) * nodes);
-    const nodeInts = new Int32Array(buffer, o.nodes, (nodeBytes / 4) * nodes);
+    const nodeFloats = new Float32Array(buffer, offsets.nodes, (nodeBytes / 4) * nodes);
+    const nodeInts = new Int32Array(buffer, offsets.nodes, (nodeBytes / 4) * nodes);
     for (let node = 0; node < nodes; node++) {
       const at = (nodeBytes / 4) * node;
       nodeFloats[at] = table.maxRadii[node];
@@ -203,12 +280,12 @@ class Segment implements PointSet {
         nodeFloats[block + 4] = table.hi[node * leadDims + k];
       }
     }
-    this.lead = new Float32Array(buffer, o.lead, groups * GROUP * leadDims);
+    this.lead = new Float32Array(buffer, offsets.lead, groups * GROUP * leadDims);
     this.lead.fill(PADDING);
-    this.codes = new Int8Array(buffer, o.codes, count * this.W);
-    this.codeErrors = new Float32Array(buffer, o.errors, count);
-    this.radii = new Float32Array(buffer, o.radii, groups * GROUP);
-    this.ids = new Int32Array(count);
+    this.codes = new Int8Array(buffer, offsets.codes, count * this.W);
+    this.codeErrors = new Float32Array(buffer, offsets.errors, count);
+    this.radii = new Float32Array(buffer, offsets.radii, groups * GROUP);
+    this.ids = new Int32Array(buffer, offsets.ids, count);
     for (let j = 0; j < count; j++) {
       const i = order[j];
       const s = sources[source[i]];
@@ -221,6 +298,8 @@ class Segment implements PointSet {
       this.ids[j] = s.ids[at];
     }
     this.maxPointNorm = norm;
+    this.shape = { memory, leadDims, W: this.W, count, maxRadius: count > 0 ? table.maxRadii[0] : 0, maxPointNorm: norm, offsets };
+    this.searcher = new SegmentSearcher(this.shape, 0);
   }
 
   leadAt(j: number, k: number): number {
@@ -228,7 +307,7 @@ class Segment implements PointSet {
   }
 
   bytesUsed(): number {
-    return this.memoryBytes + this.ids.byteLength;
+    return this.shape.memory.buffer.byteLength;
   }
 
   private buildNode(table: NodeTable, order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
@@ -265,25 +344,11 @@ class Segment implements PointSet {
     this.buildNode(table, order, mid, to, lead, radii);
   }
 
-  /**
-   * Appends to `out` the ids of every point whose two lower bounds are below reach(radius, R) +
-   * slack; `slack` covers the rounding of the stored numbers and the query's (absolute errors).
-   */
-  search(query: TreeQuery, radius: number, slack: number, out: number[]): void {
-    if (this.count === 0) return;
-    const b = (radius + this.maxRadius) * SCALE + slack;
-    if (!(b < LARGEST_FLOAT32_REACH)) {
-      for (let j = 0; j < this.count; j++) out.push(this.ids[j]);
-      return;
-    }
-    this.queryLead.set(query.lead32);
-    this.queryCodes.set(query.codes);
-    const o = this.offsets;
-    const found = this.kernel.search(
-      this.leadDims, this.W, float32AtLeast(radius), SCALE, float32AtLeast(slack), query.inverseStep32, query.codeError32,
-      o.q, o.nodes, o.lead, o.codes, o.errors, o.radii, o.stack, o.out,
-    );
-    for (let i = 0; i < found; i++) out.push(this.ids[this.out[i]]);
+  /** Appends to `out` the ids of every point whose two lower bounds are below reach(radius, R) (see SegmentSearcher.search). */
+  search(query: SegmentQuery, radius: number, out: number[]): void {
+    const found = this.searcher.search(query, radius);
+    const { out: indices, ids } = this.searcher;
+    for (let i = 0; i < found; i++) out.push(ids[indices[i]]);
   }
 }
 
@@ -463,9 +528,11 @@ export class ProjectionTree {
   /** Codes stored per point (codeGrid.ts). */
   private readonly W: number;
 
+  /** `onSegments` hears of every new list of segments (the search helper searches them too). */
   constructor(
     readonly leading: number,
     readonly codeLength: number,
+    private readonly onSegments?: (segments: SegmentShape[]) => void,
   ) {
     this.leadDims = 4 * Math.ceil(leading / 4);
     this.W = codeWidth(codeLength);
@@ -474,6 +541,11 @@ export class ProjectionTree {
 
   get count(): number {
     return this.size;
+  }
+
+  /** The sealed segments, as the search helper takes them. */
+  get shapes(): SegmentShape[] {
+    return this.segments.map((s) => s.shape);
   }
 
   /** Bytes held by the segments and the buffer (for RAM-per-record reporting). */
@@ -493,6 +565,7 @@ export class ProjectionTree {
     const all: PointSet[] = [...this.segments, this.buffer];
     this.segments = [new Segment(this.leadDims, this.W, all)];
     this.buffer = this.emptyBuffer();
+    this.onSegments?.(this.shapes);
   }
 
   /** Recomputes every point's leading coordinates and codes from its id (`point` fills a reused TreePoint); rebuilds. */
@@ -503,6 +576,7 @@ export class ProjectionTree {
     }
     this.segments = [new Segment(this.leadDims, this.W, [all])];
     this.buffer = this.emptyBuffer();
+    this.onSegments?.(this.shapes);
   }
 
   /**
@@ -510,16 +584,26 @@ export class ProjectionTree {
    * (widened by a rounding slack): a superset of the points with exact distance < reach.
    */
   candidates(query: TreeQuery, radius: number, out: number[] = []): number[] {
-    if (query.leading !== this.leading || query.codes.length !== this.W) throw new Error('query prepared for another tree shape');
-    // float32 storage of coordinates and float64 summation: a generous relative + absolute
-    // margin; the segments' float32 search also widens by twice the query's own rounding.
-    for (const s of this.segments) s.search(query, radius, this.slack(s, query) + 2 * query.rounding, out);
-    this.buffer.search(query, radius, this.slack(this.buffer, query), out);
+    this.searchSegments(query, radius, out);
+    this.searchBuffer(query, radius, out);
     return out;
   }
 
-  private slack(points: PointSet, query: TreeQuery): number {
-    return 1e-6 * (points.maxPointNorm + query.norm) + 1e-9;
+  /** candidates() of the sealed segments only (what the search helper may do instead). */
+  searchSegments(query: TreeQuery, radius: number, out: number[]): void {
+    this.checkShape(query);
+    for (const s of this.segments) s.search(query, radius, out);
+  }
+
+  /** candidates() of the unsealed points only. */
+  searchBuffer(query: TreeQuery, radius: number, out: number[]): void {
+    this.checkShape(query);
+    // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
+    this.buffer.search(query, radius, roundingSlack(this.buffer.maxPointNorm, query.norm), out);
+  }
+
+  private checkShape(query: TreeQuery): void {
+    if (query.leading !== this.leading || query.codes.length !== this.W) throw new Error('query prepared for another tree shape');
   }
 
   /** Whether the two newest segments are due to merge: the newer holds at least half as many points. */
@@ -533,6 +617,7 @@ export class ProjectionTree {
     if (!this.mergeDue) return false;
     const n = this.segments.length;
     this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]]));
+    this.onSegments?.(this.shapes);
     return true;
   }
 
@@ -540,6 +625,7 @@ export class ProjectionTree {
   private seal(): void {
     this.segments.push(new Segment(this.leadDims, this.W, [this.buffer]));
     this.buffer = this.emptyBuffer();
+    this.onSegments?.(this.shapes);
     while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());
   }
 

@@ -17,6 +17,7 @@ import {
   withRotation, type BlockProjection,
 } from './projection.js';
 import { ProjectionTree, TreeQuery, type TreePoint } from './projectionTree.js';
+import { SearchHelper } from './searchHelper.js';
 
 
 /** Answer key of a tree: the class index, -1 for abstain. */
@@ -27,6 +28,8 @@ function bandOf(radius: number): number {
 }
 
 interface Band {
+  /** Its number for the search helper. */
+  id: number;
   answer: AnswerKey;
   /** bandOf(radius) of its regions. */
   radiusBand: number;
@@ -65,8 +68,13 @@ export class RegionIndex {
   private readonly treePoint: TreePoint;
   /** Scratch codes of the point being added. */
   private readonly codes: Int8Array;
+  private readonly helper: SearchHelper | null;
 
-  constructor(readonly inputLength: number) {
+  /** `searchHelper`: search the trees on a second thread as well (searchHelper.ts); close() stops it. */
+  constructor(
+    readonly inputLength: number,
+    { searchHelper = false }: { searchHelper?: boolean } = {},
+  ) {
     this.projection = makeProjection(inputLength);
     this.embedding = embeddingLength(this.projection);
     this.leading = leadingCount(this.projection);
@@ -77,6 +85,22 @@ export class RegionIndex {
     this.point = new Float64Array(pointLength(this.projection));
     this.codes = new Int8Array(codeWidth(this.fineLength));
     this.treePoint = { lead: [], codes: null, codeError: Infinity, norm: 0 };
+    this.helper = searchHelper ? new SearchHelper(4 * Math.ceil(this.leading / 4), codeWidth(this.fineLength)) : null;
+  }
+
+  /** The search helper's counts (null without one): tasks it answered, tasks this thread took back. */
+  get helperCounts(): { answered: number; takenBack: number } | null {
+    return this.helper && { answered: this.helper.answered, takenBack: this.helper.takenBack };
+  }
+
+  /** Resolves once the search helper, if any, takes tasks. */
+  helperReady(): Promise<void> {
+    return this.helper?.ready() ?? Promise.resolve();
+  }
+
+  /** Stops the search helper, if any. */
+  close(): void {
+    this.helper?.close();
   }
 
   /** The code grid, once fitted (replay workers must code with the same one). */
@@ -166,16 +190,55 @@ export class RegionIndex {
     first: readonly AnswerKey[] = [],
   ): void {
     if (query.leading !== this.leading || query.codeLength !== this.fineLength) throw new Error('query prepared for another index');
+    const bands: Band[] = [];
+    for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) bands.push(band);
+    for (const band of this.ordered) if (!first.includes(band.answer)) bands.push(band);
     const records: number[] = [];
-    const visit = (band: Band) => {
+    const visit = (band: Band, helped: Int32Array | null = null) => {
       const r = radiusOf(band.answer);
       if (r === null) return;
       records.length = 0;
-      band.tree.candidates(query, r, records);
+      if (helped) {
+        for (let i = 0; i < helped.length; i++) records.push(helped[i]);
+        band.tree.searchBuffer(query, r, records);
+      } else band.tree.candidates(query, r, records);
       if (records.length > 0) found(records, band.answer);
     };
-    for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) visit(band);
-    for (const band of this.ordered) if (!first.includes(band.answer)) visit(band);
+    if (this.helper && bands.length >= 2) this.searchTogether(this.helper, query, bands, radiusOf, visit);
+    else for (const band of bands) visit(band);
+  }
+
+  /**
+   * search() with the helper: both threads take the bands in order; the helper searches the
+   * sealed segments of the bands it takes, this thread everything else, and visits each band as
+   * its ids arrive (the helper's between its own, in order). After each visit the bands not yet
+   * taken get the radius of the moment, which only falls.
+   */
+  private searchTogether(
+    helper: SearchHelper, query: TreeQuery, bands: readonly Band[], radiusOf: RadiusByAnswer,
+    visit: (band: Band, helped?: Int32Array | null) => void,
+  ): void {
+    const offered = helper.begin(query, bands.map((b) => b.id), bands.map((b) => radiusOf(b.answer)));
+    const visitAndLower = (task: number, helped: Int32Array | null) => {
+      visit(bands[task], helped);
+      for (let t = helper.untaken; t < offered; t++) helper.lower(t, radiusOf(bands[t].answer));
+    };
+    // The helper's tasks, in order, not yet visited (collect() returns null when this thread
+    // must search one itself).
+    const helpers: number[] = [];
+    let next = 0;
+    for (let task = helper.take(); task >= 0; task = helper.take()) {
+      for (; next < task; next++) helpers.push(next);
+      next = task + 1;
+      visitAndLower(task, null);
+      while (helpers.length > 0 && helper.hasAnswered(helpers[0])) {
+        const t = helpers.shift()!;
+        visitAndLower(t, helper.collect(t));
+      }
+    }
+    for (; next < offered; next++) helpers.push(next);
+    for (const t of helpers) visitAndLower(t, helper.collect(t));
+    for (let t = offered; t < bands.length; t++) visit(bands[t]);
   }
 
   /** Whether a tree has segments due to merge (see maintain). */
@@ -210,7 +273,10 @@ export class RegionIndex {
     const key = `${answerKey(answer)}:${bandOf(radius)}`;
     let band = this.bands.get(key);
     if (!band) {
-      band = { answer: answerKey(answer), radiusBand: bandOf(radius), tree: new ProjectionTree(this.leading, this.fineLength) };
+      const id = this.bands.size;
+      const helper = this.helper;
+      const tree = new ProjectionTree(this.leading, this.fineLength, helper ? (shapes) => helper.register(id, shapes) : undefined);
+      band = { id, answer: answerKey(answer), radiusBand: bandOf(radius), tree };
       this.bands.set(key, band);
       this.ordered = [...this.bands.values()].sort((a, b) => a.radiusBand - b.radiusBand || a.answer - b.answer);
       this.bandsOf.set(band.answer, this.ordered.filter((b) => b.answer === band!.answer));

@@ -38,6 +38,8 @@ export interface SequentialMemoryOptions {
   workerReplayMinBytes?: number;
   /** Open without writing: no truncation of a torn tail, no decisions (export, verify, audit). */
   readOnly?: boolean;
+  /** Search the index on a second thread as well (searchHelper.ts): for a memory that serves decisions on two or more cores. */
+  searchHelper?: boolean;
   clock?: () => Date;
 }
 
@@ -68,6 +70,7 @@ export class SequentialMemory {
   private readonly queue: BoundedQueue<Pending>;
   private readonly maxGroup: number;
   private readonly clock: () => Date;
+  private readonly searchHelper: boolean;
   private inputLength = 0;
   private index: RegionIndex | null = null;
   private sketches: InputSketches | null = null;
@@ -102,6 +105,7 @@ export class SequentialMemory {
     this.queue = new BoundedQueue(options.queueCapacity ?? 1024);
     this.maxGroup = options.maxGroup ?? 256;
     this.clock = options.clock ?? (() => new Date());
+    this.searchHelper = (options.searchHelper ?? false) && !log.readOnly;
   }
 
   /** Opens (creating if needed) and replays the log, rebuilding the index. */
@@ -122,6 +126,7 @@ export class SequentialMemory {
         });
       }
     } catch (error) {
+      memory.index?.close();
       await log.close();
       throw error;
     }
@@ -219,11 +224,22 @@ export class SequentialMemory {
     return this.exactCandidates(this.prepare(input), () => radius).map((c) => c.seq - 1);
   }
 
+  /** The search helper's counts (SequentialMemoryOptions.searchHelper; null without one or before the first record). */
+  get searchHelperCounts(): { answered: number; takenBack: number } | null {
+    return this.index?.helperCounts ?? null;
+  }
+
+  /** Resolves once the search helper, if any, takes part in searches (tests and benchmarks wait for it). */
+  searchHelperReady(): Promise<void> {
+    return this.index?.helperReady() ?? Promise.resolve();
+  }
+
   /** Waits for queued decisions, then closes the log. Every resolved decision is already fsynced. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     while (this.writing) await this.idle;
+    this.index?.close();
     await this.log.close();
   }
 
@@ -408,7 +424,7 @@ export class SequentialMemory {
 
   private setInputLength(length: number): void {
     this.inputLength = length;
-    this.index = new RegionIndex(length);
+    this.index = new RegionIndex(length, { searchHelper: this.searchHelper });
     this.sketches = new InputSketches(length, this.norm);
     if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
   }

@@ -1,0 +1,144 @@
+// What the memory's thread and its search helper (searchHelper.ts, searchHelperWorker.ts) share:
+// one set of shared buffers holding the task list of the current search, the query, and the
+// helper's results. Only status words, control words and radii are read with Atomics; the rest
+// is written before a generation is published and read after it is seen (see SearchHelper).
+import type { SegmentQuery, SegmentShape } from './projectionTree.js';
+
+/** Trees one search offers the helper; a search of more trees does the rest itself. */
+export const TASKS_MAX = 4096;
+/** Ids the helper may return in one search; a task whose ids do not fit is searched again by the memory's thread. */
+export const RESULTS_MAX = 1 << 18;
+
+// Control words.
+/** The generation the helper is woken for, or STOP. */
+export const SIGNAL = 0;
+/** The next task to take: (generation & 0x7fff) << 16 | task (taken by compare-and-swap). */
+export const TAKE = 1;
+/** Tasks of the current generation. */
+export const COUNT = 2;
+/** Segment lists posted to the helper before this generation (it reads them all before taking a task). */
+export const REGISTERED = 3;
+/** The current generation. */
+export const GENERATION = 4;
+const CONTROL_WORDS = 8;
+export const STOP = -1;
+
+// A task's status word: its generation << 2 | its state.
+export const PENDING = 0;
+export const DONE = 1;
+/** The helper found more ids than RESULTS_MAX leaves room for: the memory's thread searches it. */
+export const OVERFLOW = 2;
+/** The memory's thread stopped waiting and searched it itself; the helper's answer is dropped. */
+export const STOLEN = 3;
+
+export function statusWord(generation: number, state: number): number {
+  return (((generation & 0x1fffffff) << 2) | state) | 0;
+}
+
+/** Largest generation before it wraps to 1 (SIGNAL never holds STOP or 0 for a search). */
+export const GENERATION_MAX = 0x3fffffff;
+
+export interface SearchHelperBuffers {
+  control: SharedArrayBuffer;
+  tasks: SharedArrayBuffer;
+  results: SharedArrayBuffer;
+  query: SharedArrayBuffer;
+  /** The query's float32 leading coordinates (a multiple of 4) and codes (a multiple of 16). */
+  leadDims: number;
+  W: number;
+}
+
+/** A message to the helper: the current segments of tree `tree`. */
+export interface SegmentsMessage {
+  tree: number;
+  shapes: SegmentShape[];
+}
+
+const TASK_ARRAYS = 5;
+/** Query numbers after the codes: codeError32, inverseStep32, norm, rounding. */
+const QUERY_NUMBERS = 4;
+
+/** Views of the shared buffers. */
+export class SharedSearchState implements SegmentQuery {
+  readonly control: Int32Array;
+  /** Per task: the tree, its radius (float32 bits, rounded up; NaN: not searched), status word, where its ids start and how many. */
+  readonly trees: Int32Array;
+  readonly radii: Int32Array;
+  readonly status: Int32Array;
+  readonly resultAt: Int32Array;
+  readonly resultCount: Int32Array;
+  readonly results: Int32Array;
+  readonly lead32: Float32Array;
+  readonly codes: Int16Array;
+  private readonly numbers: Float64Array;
+
+  constructor(readonly buffers: SearchHelperBuffers) {
+    this.control = new Int32Array(buffers.control);
+    const task = (k: number) => new Int32Array(buffers.tasks, 4 * TASKS_MAX * k, TASKS_MAX);
+    this.trees = task(0);
+    this.radii = task(1);
+    this.status = task(2);
+    this.resultAt = task(3);
+    this.resultCount = task(4);
+    this.results = new Int32Array(buffers.results);
+    this.numbers = new Float64Array(buffers.query, 0, QUERY_NUMBERS);
+    const { leadDims, W } = buffers;
+    this.lead32 = new Float32Array(buffers.query, 8 * QUERY_NUMBERS, leadDims);
+    this.codes = new Int16Array(buffers.query, 8 * QUERY_NUMBERS + 4 * leadDims, W);
+  }
+
+  static allocate(leadDims: number, W: number): SearchHelperBuffers {
+    return {
+      control: new SharedArrayBuffer(4 * CONTROL_WORDS),
+      tasks: new SharedArrayBuffer(4 * TASKS_MAX * TASK_ARRAYS),
+      results: new SharedArrayBuffer(4 * RESULTS_MAX),
+      query: new SharedArrayBuffer(8 * QUERY_NUMBERS + 4 * leadDims + 2 * W),
+      leadDims,
+      W,
+    };
+  }
+
+  get codeError32(): number {
+    return this.numbers[0];
+  }
+
+  get inverseStep32(): number {
+    return this.numbers[1];
+  }
+
+  get norm(): number {
+    return this.numbers[2];
+  }
+
+  get rounding(): number {
+    return this.numbers[3];
+  }
+
+  setQuery(query: SegmentQuery): void {
+    this.lead32.set(query.lead32);
+    this.codes.set(query.codes);
+    this.numbers[0] = query.codeError32;
+    this.numbers[1] = query.inverseStep32;
+    this.numbers[2] = query.norm;
+    this.numbers[3] = query.rounding;
+  }
+}
+
+const bits = new Int32Array(1);
+const bitsAsFloat = new Float32Array(bits.buffer);
+
+/** A radius as the float32 bits of the smallest float32 at least as large (NaN for null). */
+export function radiusBits(radius: number | null): number {
+  if (radius === null) {
+    bitsAsFloat[0] = NaN;
+    return bits[0];
+  }
+  bitsAsFloat[0] = radius;
+  if (bitsAsFloat[0] < radius) bits[0]++; // the next float32 up (radius >= 0)
+  return bits[0];
+}
+
+export function radiusFromBits(word: number): number {
+  bits[0] = word;
+  return bitsAsFloat[0];
+}

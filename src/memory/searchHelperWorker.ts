@@ -1,0 +1,90 @@
+// The search helper (worker thread; see searchHelper.ts): woken for each search of the index, it
+// takes trees from the shared task list, searches their sealed segments in its own scratch and
+// returns the ids it found. It never blocks the memory's thread: a task it holds too long is
+// searched again there, and what it answers for a task it no longer owns is dropped.
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { SegmentSearcher } from './projectionTree.js';
+import {
+  COUNT, DONE, GENERATION, OVERFLOW, PENDING, REGISTERED, RESULTS_MAX, SIGNAL, STOP, SharedSearchState, TAKE, radiusFromBits, statusWord,
+  type SearchHelperBuffers, type SegmentsMessage,
+} from './searchHelperProtocol.js';
+
+/** How long the helper keeps watching for the next search after one ends. */
+const WATCH_MS = 0.2;
+
+const { buffers, port } = workerData as { buffers: SearchHelperBuffers; port: MessagePort };
+const state = new SharedSearchState(buffers);
+const { control } = state;
+const segmentsOf = new Map<number, SegmentSearcher[]>();
+let registered = 0;
+/** Results written in the current generation. */
+let used = 0;
+
+/** Applies the segment lists posted before this search; false if one has not arrived (the helper sits this search out). */
+function catchUp(): boolean {
+  const posted = Atomics.load(control, REGISTERED);
+  for (let misses = 0; registered < posted && misses < 1000;) {
+    const message = receiveMessageOnPort(port);
+    if (!message) {
+      misses++;
+      continue;
+    }
+    const { tree, shapes } = message.message as SegmentsMessage;
+    segmentsOf.set(tree, shapes.map((shape) => new SegmentSearcher(shape, 1)));
+    registered++;
+  }
+  return registered >= posted;
+}
+
+/** Takes the next task of the current generation, or returns -1. */
+function take(): number {
+  // Bounded: the only other taker is the memory's thread, and each failed swap means it took one.
+  for (let tries = 0; tries < 1 << 16; tries++) {
+    const word = Atomics.load(control, TAKE);
+    const task = word & 0xffff;
+    if (task >= Atomics.load(control, COUNT)) return -1;
+    if (Atomics.compareExchange(control, TAKE, word, word + 1) === word) return task;
+  }
+  return -1;
+}
+
+/** Searches task `task` of generation `generation` and publishes its ids, unless it is no longer the helper's. */
+function run(task: number, generation: number): void {
+  const pending = statusWord(generation, PENDING);
+  if (Atomics.load(state.status, task) !== pending) return; // stolen, or a task of an older search
+  const radius = radiusFromBits(Atomics.load(state.radii, task));
+  const searchers = segmentsOf.get(Atomics.load(state.trees, task)) ?? [];
+  const start = used;
+  let outcome = DONE;
+  if (!Number.isNaN(radius)) {
+    for (const searcher of searchers) {
+      const found = searcher.search(state, radius);
+      if (used + found > RESULTS_MAX) {
+        outcome = OVERFLOW;
+        break;
+      }
+      const { out, ids } = searcher;
+      for (let i = 0; i < found; i++) state.results[used++] = ids[out[i]];
+    }
+  }
+  state.resultAt[task] = start;
+  state.resultCount[task] = used - start;
+  if (Atomics.compareExchange(state.status, task, pending, statusWord(generation, outcome)) === pending) Atomics.notify(state.status, task);
+}
+
+let seen = 0;
+parentPort!.postMessage('ready');
+for (;;) {
+  // A decision makes two or three searches in a row: waking from Atomics.wait takes tens of
+  // microseconds, so the helper watches for the next one a little while before it sleeps.
+  const watchUntil = performance.now() + WATCH_MS;
+  while (Atomics.load(control, SIGNAL) === seen && performance.now() < watchUntil);
+  Atomics.wait(control, SIGNAL, seen);
+  const signal = Atomics.load(control, SIGNAL);
+  if (signal === STOP) break;
+  seen = signal;
+  used = 0;
+  if (!catchUp()) continue;
+  for (let task = take(); task >= 0; task = take()) run(task, Atomics.load(control, GENERATION));
+}
+port.close();

@@ -1,0 +1,118 @@
+// The index's search helper (a second thread searching trees, src/memory/searchHelper.ts) on a
+// real worker thread and real shared memories: what it answers is what this thread's own search
+// of the same segments finds; a task it does not answer in time is taken back; an index with a
+// helper finds exactly what a float64 scan finds, with a constant radius and with a bound that
+// falls as conflicts are found. Seeds are printed on failure.
+import { describe, expect, it } from 'vitest';
+import { distance } from '../src/memory/distance.js';
+import { ProjectionTree, TreeQuery } from '../src/memory/projectionTree.js';
+import { RegionIndex, answerKey } from '../src/memory/regionIndex.js';
+import { capRadius, reach } from '../src/memory/rules.js';
+import { SearchHelper } from '../src/memory/searchHelper.js';
+import { gaussian, rng } from './helpers/memory-streams.js';
+
+describe('search helper thread', () => {
+  it('takes back every task before its thread runs, then answers what this thread finds in the same segments', async () => {
+    const seed = 5;
+    const random = rng(seed);
+    const [leading, length] = [8, 16];
+    const helper = new SearchHelper(8, 16);
+    const trees = [0, 1, 2].map((id) => new ProjectionTree(leading, length, (shapes) => helper.register(id, shapes)));
+    const query = new TreeQuery(leading, length);
+    const newQuery = () => query.set(Float64Array.from({ length: leading }, () => gaussian(random)), 3, null);
+    // Sealed segments (a buffer seals at 128 points) and a few unsealed points in each tree.
+    for (const [t, tree] of trees.entries()) {
+      for (let i = 0; i < 300 + 50 * t; i++) {
+        const lead = Float64Array.from({ length: leading }, () => gaussian(random));
+        tree.add({ lead, codes: null, codeError: Infinity, norm: 3 }, random(), false, 1000 * t + i);
+      }
+    }
+    // The thread has not started (it loads its module first): nothing is answered, all comes back.
+    expect(helper.begin(newQuery(), [0, 1, 2], [1, 1, 1])).toBe(3);
+    expect([0, 1, 2].map((t) => helper.collect(t)), `seed=${seed}`).toEqual([null, null, null]);
+    expect(helper.takenBack).toBe(3);
+    await helper.ready();
+    // The helper takes tasks while this thread does not: each collect waits for it (or takes back).
+    for (let search = 0; search < 200 && helper.answered < 30; search++) {
+      const radius = [0, 0.5, 1.5, 3][search % 4];
+      helper.begin(newQuery(), [0, 1, 2], [radius, radius, null]);
+      for (const t of [0, 1, 2]) {
+        const ids = helper.collect(t);
+        if (ids === null) continue;
+        const expected: number[] = [];
+        if (t < 2) trees[t].searchSegments(query, radius, expected);
+        expect([...ids].sort((a, b) => a - b), `seed=${seed} search=${search} tree=${t}`).toEqual(expected.sort((a, b) => a - b));
+      }
+    }
+    expect(helper.answered, `seed=${seed}`).toBeGreaterThanOrEqual(30);
+    helper.close();
+  });
+});
+
+describe('index with a search helper', () => {
+  it('finds what a float64 scan finds, with a constant radius and with a falling bound, through seals and merges', async () => {
+    const seed = 17;
+    const random = rng(seed);
+    const dim = 36;
+    const helped = new RegionIndex(dim, { searchHelper: true });
+    helped.build(); // online from the start
+    const inputs: Float32Array[] = [];
+    const answers: (number | null)[] = [];
+    const radii: number[] = [];
+    const centres = Array.from({ length: 5 }, () => Float64Array.from({ length: dim }, () => 3 * gaussian(random)));
+    const near = () => {
+      const c = centres[Math.floor(random() * centres.length)];
+      return Float32Array.from(c, (v) => v + gaussian(random));
+    };
+    const add = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const input = near();
+        const answer = random() < 0.1 ? null : Math.floor(random() * 4);
+        const radius = answer === null ? 0 : 4 * random() ** 2;
+        helped.add(helped.project(input), answer, radius, true);
+        inputs.push(input);
+        answers.push(answer);
+        radii.push(radius);
+      }
+      helped.maintain();
+    };
+    const within = (x: Float32Array, radiusOf: (answer: number) => number | null) => inputs.flatMap((input, id) => {
+      const r = radiusOf(answerKey(answers[id]));
+      return r !== null && distance(x, input, 'l2') < reach(r, radii[id]) ? [id] : [];
+    });
+    add(200);
+    await helped.helperReady();
+    for (const size of [1500, 5000]) {
+      add(size - inputs.length);
+      for (let q = 0; q < 60; q++) {
+        const x = near();
+        const own = Math.floor(random() * 4);
+        const r = [0, 0.5, 2, 6][q % 4];
+        const context = `seed=${seed} size=${size} q=${q} r=${r}`;
+        const query = helped.prepare(helped.project(x));
+        // A constant radius for every answer but one (searched with 0).
+        const radiusOf = (answer: number) => (answer === own ? 0 : r);
+        const found: number[] = [];
+        helped.search(query, radiusOf, (ids, answer) => {
+          for (const id of ids) if (distance(x, inputs[id], 'l2') < reach(radiusOf(answer), radii[id])) found.push(id);
+        });
+        expect(found.sort((a, b) => a - b), context).toEqual(within(x, radiusOf));
+        // A bound that falls to the smallest cap of the other answers' regions (cappingCandidates).
+        let bound = r;
+        helped.search(query, (answer) => (answer === own ? null : bound), (ids) => {
+          for (const id of ids) {
+            const d = distance(x, inputs[id], 'l2');
+            if (d < reach(bound, radii[id])) bound = Math.max(0, Math.min(bound, capRadius(d, radii[id])));
+          }
+        });
+        let smallest = r;
+        inputs.forEach((input, id) => {
+          if (answerKey(answers[id]) !== own) smallest = Math.max(0, Math.min(smallest, capRadius(distance(x, input, 'l2'), radii[id])));
+        });
+        expect(bound, context).toBe(smallest);
+      }
+    }
+    expect(helped.helperCounts!.answered, `seed=${seed}`).toBeGreaterThan(0);
+    helped.close();
+  });
+});
