@@ -22,6 +22,7 @@ import { SearchHelper } from './searchHelper.js';
 
 /** Answer key of a tree: the class index, -1 for abstain. */
 export type AnswerKey = number;
+export const prof = { ownMs: 0, ownTasks: 0, collectMs: 0, helperTasks: 0, searchMs: 0, serialMs: 0, serialTasks: 0 };
 
 function bandOf(radius: number): number {
   return radius > 0 ? Math.max(-3, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
@@ -194,50 +195,59 @@ export class RegionIndex {
     for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) bands.push(band);
     for (const band of this.ordered) if (!first.includes(band.answer)) bands.push(band);
     const records: number[] = [];
-    const visit = (band: Band, helped: Int32Array | null = null) => {
+    /** Searches a band (with the helper's ids of its segments, if given); true if it found any. */
+    const visit = (band: Band, helped: Int32Array | null = null): boolean => {
       const r = radiusOf(band.answer);
-      if (r === null) return;
+      if (r === null) return false;
       records.length = 0;
       if (helped) {
         for (let i = 0; i < helped.length; i++) records.push(helped[i]);
         band.tree.searchBuffer(query, r, records);
       } else band.tree.candidates(query, r, records);
-      if (records.length > 0) found(records, band.answer);
+      if (records.length === 0) return false;
+      found(records, band.answer);
+      return true;
     };
-    if (this.helper && bands.length >= 2) this.searchTogether(this.helper, query, bands, radiusOf, visit);
-    else for (const band of bands) visit(band);
+    const t0 = performance.now();
+    if (this.helper && bands.length >= 2) { this.searchTogether(this.helper, query, bands, radiusOf, visit); prof.searchMs += performance.now() - t0; }
+    else { for (const band of bands) visit(band); prof.serialMs += performance.now() - t0; prof.serialTasks += bands.length; }
   }
 
   /**
-   * search() with the helper: both threads take the bands in order; the helper searches the
-   * sealed segments of the bands it takes, this thread everything else, and visits each band as
-   * its ids arrive (the helper's between its own, in order). After each visit the bands not yet
-   * taken get the radius of the moment, which only falls.
+   * search() with the helper: this thread takes the bands from the front (smallest regions
+   * first, as alone), the helper from the back (the largest regions' trees, the costliest, so
+   * that neither waits long for the other at the end). The helper searches the sealed segments
+   * of its bands; this thread everything else, visiting the helper's bands as their ids arrive.
+   * After a visit that found ids, the bands not yet taken get the radius of the moment (radii
+   * only fall).
    */
   private searchTogether(
     helper: SearchHelper, query: TreeQuery, bands: readonly Band[], radiusOf: RadiusByAnswer,
-    visit: (band: Band, helped?: Int32Array | null) => void,
+    visit: (band: Band, helped?: Int32Array | null) => boolean,
   ): void {
-    const offered = helper.begin(query, bands.map((b) => b.id), bands.map((b) => radiusOf(b.answer)));
+    const radii = bands.map((b) => radiusOf(b.answer));
+    const offered = helper.begin(query, bands.map((b) => b.id), radii);
     const visitAndLower = (task: number, helped: Int32Array | null) => {
-      visit(bands[task], helped);
-      for (let t = helper.untaken; t < offered; t++) helper.lower(t, radiusOf(bands[t].answer));
-    };
-    // The helper's tasks, in order, not yet visited (collect() returns null when this thread
-    // must search one itself).
-    const helpers: number[] = [];
-    let next = 0;
-    for (let task = helper.take(); task >= 0; task = helper.take()) {
-      for (; next < task; next++) helpers.push(next);
-      next = task + 1;
-      visitAndLower(task, null);
-      while (helpers.length > 0 && helper.hasAnswered(helpers[0])) {
-        const t = helpers.shift()!;
-        visitAndLower(t, helper.collect(t));
+      if (!visit(bands[task], helped)) return;
+      const { front, back } = helper.untaken();
+      for (let t = front; t < back; t++) {
+        const r = radiusOf(bands[t].answer);
+        if (r === radii[t]) continue;
+        radii[t] = r;
+        helper.lower(t, r);
       }
+    };
+    // The helper's tasks run from the last one down; `helped` is the next one to visit.
+    let helped = offered - 1;
+    let front = 0;
+    for (let task = helper.take(); task >= 0; task = helper.take()) {
+      front = task + 1;
+      visitAndLower(task, null);
+      // Only tasks the helper took (>= back; back only falls) and has answered.
+      const { back } = helper.untaken();
+      while (helped >= back && helper.hasAnswered(helped)) visitAndLower(helped, helper.collect(helped--));
     }
-    for (; next < offered; next++) helpers.push(next);
-    for (const t of helpers) visitAndLower(t, helper.collect(t));
+    for (; helped >= front; helped--) visitAndLower(helped, helper.collect(helped));
     for (let t = offered; t < bands.length; t++) visit(bands[t]);
   }
 

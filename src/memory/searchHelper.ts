@@ -1,6 +1,6 @@
 // A second thread for the index's searches. One decision searches many trees (one per answer and
-// band of radius, regionIndex.ts); the memory's thread and a helper thread take them from one
-// shared list, in order, each searching the sealed segments of a tree in its own scratch of the
+// band of radius, regionIndex.ts); the memory's thread and a helper thread take them from the two
+// ends of one shared list, each searching the sealed segments of a tree in its own scratch of the
 // segments' shared memories (projectionTree.ts). The memory's thread alone filters candidates,
 // searches the trees' unsealed buffers and decides: the helper only returns ids.
 //
@@ -13,8 +13,8 @@ import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threa
 import { spawnModuleWorker } from '../util/moduleWorker.js';
 import type { SegmentQuery, SegmentShape } from './projectionTree.js';
 import {
-  COUNT, DONE, GENERATION, GENERATION_MAX, PENDING, REGISTERED, SIGNAL, STOLEN, STOP, SharedSearchState, TAKE, TASKS_MAX, radiusBits,
-  statusWord, type SegmentsMessage,
+  DONE, GENERATION, GENERATION_MAX, PENDING, REGISTERED, SIGNAL, STOLEN, STOP, SharedSearchState, TAKE, TAKE_FRONT, TASKS_MAX, backOf,
+  frontOf, radiusBits, statusWord, takeWord, type SegmentsMessage,
 } from './searchHelperProtocol.js';
 
 /** How long the memory's thread waits for a task the helper holds before searching it itself. */
@@ -85,22 +85,21 @@ export class SearchHelper {
     this.state.setQuery(query);
     Atomics.store(control, GENERATION, generation);
     Atomics.store(control, REGISTERED, this.registered);
-    Atomics.store(control, COUNT, count);
-    Atomics.store(control, TAKE, (generation & 0x7fff) << 16);
+    Atomics.store(control, TAKE, takeWord(generation, 0, count));
     Atomics.store(control, SIGNAL, generation);
     Atomics.notify(control, SIGNAL);
     return count;
   }
 
-  /** The next task for this thread, or -1 when every offered one is taken. */
+  /** The first task not yet taken (for this thread), or -1 when every offered one is taken. */
   take(): number {
     const { control } = this.state;
     for (;;) {
       const word = Atomics.load(control, TAKE);
-      const task = word & 0xffff;
-      if (task >= this.count) return -1;
-      // Fails only when the helper took `task` meanwhile (two takers): at most count tries.
-      if (Atomics.compareExchange(control, TAKE, word, word + 1) === word) return task;
+      const front = frontOf(word);
+      if (front >= backOf(word)) return -1;
+      // Fails only when the helper took a task meanwhile: at most count tries.
+      if (Atomics.compareExchange(control, TAKE, word, word + TAKE_FRONT) === word) return front;
     }
   }
 
@@ -109,9 +108,10 @@ export class SearchHelper {
     Atomics.store(this.state.radii, task, radiusBits(radius));
   }
 
-  /** The first task not yet taken. */
-  get untaken(): number {
-    return Math.min(this.count, Atomics.load(this.state.control, TAKE) & 0xffff);
+  /** The tasks not yet taken: [front, back). */
+  untaken(): { front: number; back: number } {
+    const word = Atomics.load(this.state.control, TAKE);
+    return { front: frontOf(word), back: Math.max(frontOf(word), backOf(word)) };
   }
 
   /** Whether the helper has answered a task it took (without waiting). */

@@ -4,18 +4,20 @@
 // is written before a generation is published and read after it is seen (see SearchHelper).
 import type { SegmentQuery, SegmentShape } from './projectionTree.js';
 
-/** Trees one search offers the helper; a search of more trees does the rest itself. */
-export const TASKS_MAX = 4096;
+/** Trees one search offers the helper (12 bits); a search of more trees does the rest itself. */
+export const TASKS_MAX = 4095;
 /** Ids the helper may return in one search; a task whose ids do not fit is searched again by the memory's thread. */
 export const RESULTS_MAX = 1 << 18;
 
 // Control words.
 /** The generation the helper is woken for, or STOP. */
 export const SIGNAL = 0;
-/** The next task to take: (generation & 0x7fff) << 16 | task (taken by compare-and-swap). */
+/**
+ * The tasks not yet taken, [front, back), in one word (see takeWord): the memory's thread takes
+ * from the front (the trees of the smallest regions: their conflicts narrow the radius for the
+ * rest), the helper from the back (the largest regions' trees, the costliest), by compare-and-swap.
+ */
 export const TAKE = 1;
-/** Tasks of the current generation. */
-export const COUNT = 2;
 /** Segment lists posted to the helper before this generation (it reads them all before taking a task). */
 export const REGISTERED = 3;
 /** The current generation. */
@@ -30,6 +32,23 @@ export const DONE = 1;
 export const OVERFLOW = 2;
 /** The memory's thread stopped waiting and searched it itself; the helper's answer is dropped. */
 export const STOLEN = 3;
+
+/** TAKE's word: the generation's low 8 bits, back and front (12 bits each). */
+export function takeWord(generation: number, front: number, back: number): number {
+  return (((generation & 0xff) << 24) | (back << 12) | front) | 0;
+}
+
+export function frontOf(word: number): number {
+  return word & 0xfff;
+}
+
+export function backOf(word: number): number {
+  return (word >>> 12) & 0xfff;
+}
+
+/** The word after taking the front task, and after taking the back task. */
+export const TAKE_FRONT = 1;
+export const TAKE_BACK = -(1 << 12);
 
 export function statusWord(generation: number, state: number): number {
   return (((generation & 0x1fffffff) << 2) | state) | 0;

@@ -1,11 +1,12 @@
 // The search helper (worker thread; see searchHelper.ts): woken for each search of the index, it
-// takes trees from the shared task list, searches their sealed segments in its own scratch and
+// takes trees from the back of the shared task list, searches their sealed segments in its own scratch and
 // returns the ids it found. It never blocks the memory's thread: a task it holds too long is
 // searched again there, and what it answers for a task it no longer owns is dropped.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SegmentSearcher } from './projectionTree.js';
 import {
-  COUNT, DONE, GENERATION, OVERFLOW, PENDING, REGISTERED, RESULTS_MAX, SIGNAL, STOP, SharedSearchState, TAKE, radiusFromBits, statusWord,
+  DONE, GENERATION, OVERFLOW, PENDING, REGISTERED, RESULTS_MAX, SIGNAL, STOP, SharedSearchState, TAKE, TAKE_BACK, TASKS_MAX, backOf, frontOf,
+  radiusFromBits, statusWord,
   type SearchHelperBuffers, type SegmentsMessage,
 } from './searchHelperProtocol.js';
 
@@ -36,14 +37,14 @@ function catchUp(): boolean {
   return registered >= posted;
 }
 
-/** Takes the next task of the current generation, or returns -1. */
+/** Takes the last task not yet taken, or returns -1. */
 function take(): number {
   // Bounded: the only other taker is the memory's thread, and each failed swap means it took one.
-  for (let tries = 0; tries < 1 << 16; tries++) {
+  for (let tries = 0; tries <= TASKS_MAX; tries++) {
     const word = Atomics.load(control, TAKE);
-    const task = word & 0xffff;
-    if (task >= Atomics.load(control, COUNT)) return -1;
-    if (Atomics.compareExchange(control, TAKE, word, word + 1) === word) return task;
+    const back = backOf(word);
+    if (frontOf(word) >= back) return -1;
+    if (Atomics.compareExchange(control, TAKE, word, word + TAKE_BACK) === word) return back - 1;
   }
   return -1;
 }
@@ -72,7 +73,7 @@ function run(task: number, generation: number): void {
   if (Atomics.compareExchange(state.status, task, pending, statusWord(generation, outcome)) === pending) Atomics.notify(state.status, task);
 }
 
-let seen = 0;
+let seen = 0; let busyMs = 0; let tasks = 0;
 parentPort!.postMessage('ready');
 for (;;) {
   // A decision makes two or three searches in a row: waking from Atomics.wait takes tens of
@@ -85,6 +86,6 @@ for (;;) {
   seen = signal;
   used = 0;
   if (!catchUp()) continue;
-  for (let task = take(); task >= 0; task = take()) run(task, Atomics.load(control, GENERATION));
+  for (let task = take(); task >= 0; task = take()) { const t = performance.now(); run(task, Atomics.load(control, GENERATION)); busyMs += performance.now() - t; tasks++; }
 }
-port.close();
+port.close(); console.error(JSON.stringify({ workerBusyMs: busyMs, workerTasks: tasks }));
