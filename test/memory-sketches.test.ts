@@ -41,6 +41,42 @@ function nearImage(y: Float32Array, random: () => number, t: number): Float32Arr
   return near(y, random, t).map((v) => Math.min(1, Math.max(0, v)));
 }
 
+describe('input sketch codes (wasm/quantize.wat)', () => {
+  it('are the nearest of 255 steps over the range of the input, with the sums and error of those codes', () => {
+    const seed = 7401;
+    const random = rng(seed);
+    const make = kinds(random);
+    for (const n of [1, 2, 7, 97, 784, 5001]) {
+      for (const [name, kind] of Object.entries(make)) {
+        const x = kind(n);
+        const context = `seed=${seed} n=${n} kind=${name}`;
+        let low = Infinity;
+        let high = -Infinity;
+        for (const v of x) [low, high] = [Math.min(low, v), Math.max(high, v)];
+        const step = high > low ? (high - low) / 255 : 0;
+        const inverse = step > 0 ? 1 / step : 0;
+        const codes = new Uint8Array(n);
+        const sketch = quantizeInput(x, codes, 'l2');
+        const l1 = quantizeInput(x, new Uint8Array(n), 'l1');
+        expect([sketch.low, sketch.step], context).toEqual([low, step]);
+        const expected = Array.from(x, (v) => Math.min(255, Math.floor((v - low) * inverse + 0.5)));
+        expect(Array.from(codes), context).toEqual(expected);
+        let [squares, absolute, sum, sumSquares] = [0, 0, 0, 0];
+        expected.forEach((q, k) => {
+          const e = x[k] - (low + q * step);
+          [squares, absolute, sum, sumSquares] = [squares + e * e, absolute + Math.abs(e), sum + q, sumSquares + q * q];
+        });
+        expect([sketch.codeSum, sketch.codeSquares], context).toEqual([sum, sumSquares]);
+        // Never below the error of a loop over the codes (the bound relies on it), and not far above.
+        expect(sketch.error, context).toBeGreaterThanOrEqual(Math.sqrt(squares));
+        expect(l1.error, context).toBeGreaterThanOrEqual(absolute);
+        expect(sketch.error, context).toBeLessThanOrEqual(Math.sqrt(squares) * (1 + 1e-11));
+        expect(l1.error, context).toBeLessThanOrEqual(absolute * (1 + 1e-11));
+      }
+    }
+  });
+});
+
 describe('input sketches', () => {
   it('never rule out an input within the bound, in l2 and l1, for images, signed, constant and large inputs, n = 1 to 5000', () => {
     for (const norm of ['l2', 'l1'] as Norm[]) {

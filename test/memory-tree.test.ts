@@ -4,6 +4,7 @@
 // coordinates, points without codes, and the float32 rounding of radii.
 import { describe, expect, it } from 'vitest';
 import { codeWidth, encodePoint, type CodeGrid } from '../src/memory/codeGrid.js';
+import { quantizeInput } from '../src/memory/inputSketches.js';
 import { ProjectionTree, TreeQuery, float32AtLeast, type TreePoint } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
@@ -224,11 +225,23 @@ describe('code grid', () => {
         querySquares += (values[k] - (g.offset[k] + g.step * query[k])) ** 2;
       }
       for (let k = length; k < g.width; k++) expect([codes[k], query[k]]).toEqual([0, 0]);
+      // Rounded to the nearest step (half up) inside the limits.
+      const nearest = (k: number, limit: number) => Math.floor(Math.min(limit, Math.max(-limit, (values[k] - g.offset[k]) * (1 / g.step))) + 0.5);
+      expect(Array.from(codes.subarray(0, length)), `spread ${spread}`).toEqual(Array.from({ length }, (_, k) => nearest(k, 127)));
+      expect(Array.from(query.subarray(0, length)), `spread ${spread}`).toEqual(Array.from({ length }, (_, k) => nearest(k, 255)));
       expect(error, `spread ${spread}`).toBeGreaterThanOrEqual(Math.sqrt(squares));
       expect(queryError, `spread ${spread}`).toBeGreaterThanOrEqual(Math.sqrt(querySquares));
       // Inside the grid, the rounding error is at most half a step per coordinate.
       if (spread <= 0.1) expect(error).toBeLessThanOrEqual((g.step / 2) * Math.sqrt(length) * 1.001);
     }
+    // The kernel keeps a grid's offsets between calls: an input sketched in between must not disturb them.
+    const values = Float64Array.from({ length }, () => gaussian(random));
+    const first = new Int8Array(g.width);
+    const firstError = encodePoint(g, values, 0, first, 0);
+    quantizeInput(Float32Array.from({ length: 4000 }, () => random()), new Uint8Array(4000), 'l2');
+    const again = new Int8Array(g.width);
+    expect(encodePoint(g, values, 0, again, 0)).toBe(firstError);
+    expect(again).toEqual(first);
     const broken = new Float64Array(length);
     broken[3] = NaN;
     expect(encodePoint(g, broken, 0, new Int8Array(g.width), 0)).toBe(Infinity);

@@ -8,6 +8,8 @@
 // and ||c_x - c_y||^2 is an exact integer sum (at most 400 x 382^2 < 2^31), computed by the
 // search kernel (wasm/regionSearch.wat) in 16-bit SIMD lanes.
 
+import { quantizeKernel } from './quantize.js';
+
 export const POINT_CODE_LIMIT = 127;
 export const QUERY_CODE_LIMIT = 255;
 /** Codes are stored per point in whole vectors of 16 (zero padding on both sides adds nothing). */
@@ -49,48 +51,20 @@ export function fitGrid(rows: Float64Array, count: number, length: number): Code
 
 /** Codes `grid.length` numbers of `values` (from `at`) into `codes` (from `codesAt`); returns an upper bound of the error. */
 export function encodePoint(grid: CodeGrid, values: Float64Array, at: number, codes: Int8Array, codesAt: number): number {
-  const { offset, step, length } = grid;
-  const inverse = 1 / step;
-  let squares = 0;
-  for (let k = 0; k < length; k++) {
-    const v = values[at + k] - offset[k];
-    let x = v * inverse;
-    // Clamped to +-127 (POINT_CODE_LIMIT; literals: a module constant is read with a check
-    // each time), then rounded half up (| 0 truncates a positive number). Any code is sound:
-    // the error is measured against it.
-    if (x > 127) x = 127;
-    else if (x < -127) x = -127;
-    const c = ((x + 128.5) | 0) - 128;
-    codes[codesAt + k] = c;
-    const gap = v - c * step;
-    squares += gap * gap;
-  }
-  return errorBound(squares, step);
+  // c = clamp(round half up((v - offset) / step), +-127): wasm/quantize.wat. Any code is sound:
+  // the error is measured against it.
+  return errorBound(quantizeKernel().encode(values, at, grid.offset, grid.step, POINT_CODE_LIMIT, codes, codesAt), grid.step);
 }
 
 /** The query's codes (16 bits, zero-padded to grid.width) and an upper bound of its error. */
 export function encodeQuery(grid: CodeGrid, values: Float64Array, at: number, codes: Int16Array): number {
-  const { offset, step, length } = grid;
-  const inverse = 1 / step;
-  codes.fill(0);
-  let squares = 0;
-  for (let k = 0; k < length; k++) {
-    const v = values[at + k] - offset[k];
-    let x = v * inverse;
-    // As encodePoint, within +-255 (QUERY_CODE_LIMIT).
-    if (x > 255) x = 255;
-    else if (x < -255) x = -255;
-    const c = ((x + 256.5) | 0) - 256;
-    codes[k] = c;
-    const gap = v - c * step;
-    squares += gap * gap;
-  }
-  return errorBound(squares, step);
+  codes.fill(0, grid.length);
+  return errorBound(quantizeKernel().encode(values, at, grid.offset, grid.step, QUERY_CODE_LIMIT, codes, 0), grid.step);
 }
 
 function errorBound(squares: number, step: number): number {
-  // Float64 rounding of these few operations is far below this widening; NaN (non-finite
-  // values) becomes Infinity: such a point is never ruled out by its codes.
+  // Float64 rounding of the sum (in two lanes) and these few operations is far below this
+  // widening; NaN (non-finite values) becomes Infinity: such a point is never ruled out by its codes.
   const error = Math.sqrt(squares) * (1 + 1e-9) + 1e-12 * (1 + step);
   return Number.isNaN(error) ? Infinity : error;
 }

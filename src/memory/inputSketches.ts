@@ -20,6 +20,7 @@
 // Sketch bytes live in the memories of WebAssembly instances ("banks", at most ~1 GiB each, so
 // that wasm32 limits never bite), each also holding a copy of the current query's codes.
 // A candidate is dropped only when its bound, less the rounding margins, reaches its reach.
+import { quantizeKernel } from './quantize.js';
 import { SKETCH_BOUND_WASM_BASE64 } from './sketchBoundWasm.js';
 import { compileKernel } from '../util/wasmKernel.js';
 import type { Norm } from './types.js';
@@ -73,32 +74,15 @@ export interface InputSketchesOptions {
   recordsPerBank?: number;
 }
 
-/** Quantizes `input` into `out` (same length); returns the dequantization and its exact error. */
+/** Quantizes `input` into `out` (same length); returns the dequantization and its error (float64 sums, covered by the bound's rounding margins). */
 export function quantizeInput(input: Float32Array, out: Uint8Array, norm: Norm): Sketch {
-  let low = Infinity;
-  let high = -Infinity;
-  for (let k = 0; k < input.length; k++) {
-    const v = input[k];
-    if (v < low) low = v;
-    if (v > high) high = v;
-  }
-  const step = high > low ? (high - low) / 255 : 0;
-  const inverse = step > 0 ? 1 / step : 0;
-  // Round half up with `| 0` (the scaled values are >= 0; Math.round measured 4x slower here).
-  // Any code is sound: the error is measured against what the stored code decodes to.
-  const l2 = norm === 'l2';
-  let error = 0;
-  let codeSum = 0;
-  let codeSquares = 0;
-  for (let k = 0; k < input.length; k++) {
-    const q = Math.min(255, ((input[k] - low) * inverse + 0.5) | 0);
-    out[k] = q;
-    codeSum += q;
-    codeSquares += q * q;
-    const e = input[k] - (low + q * step);
-    error += l2 ? e * e : Math.abs(e);
-  }
-  return { low, step, error: l2 ? Math.sqrt(error) : error, codeSum, codeSquares };
+  // Codes over the input's own range (wasm/quantize.wat). Any code is sound: the error is
+  // measured against what the stored code decodes to.
+  const sums = quantizeKernel().sketch(input, out);
+  // The sums run in two lanes: rounded up, so that the stored error is never below the one a
+  // loop over the sketch computes (the bound less its margins then never exceeds the distance).
+  const error = (norm === 'l2' ? Math.sqrt(sums.squares) : sums.absolute) * (1 + 1e-12);
+  return { low: sums.low, step: sums.step, error, codeSum: sums.codeSum, codeSquares: sums.codeSquares };
 }
 
 /** One WebAssembly memory and instance: the query's codes, then records at a stride of `stride` bytes. */
