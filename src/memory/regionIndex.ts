@@ -22,7 +22,6 @@ import { SearchHelper } from './searchHelper.js';
 
 /** Answer key of a tree: the class index, -1 for abstain. */
 export type AnswerKey = number;
-export const prof = { ownMs: 0, ownTasks: 0, collectMs: 0, helperTasks: 0, searchMs: 0, serialMs: 0, serialTasks: 0 };
 
 function bandOf(radius: number): number {
   return radius > 0 ? Math.max(-3, Math.min(40, Math.ceil(Math.log2(radius)))) : -41;
@@ -208,9 +207,8 @@ export class RegionIndex {
       found(records, band.answer);
       return true;
     };
-    const t0 = performance.now();
-    if (this.helper && bands.length >= 2) { this.searchTogether(this.helper, query, bands, radiusOf, visit); prof.searchMs += performance.now() - t0; }
-    else { for (const band of bands) visit(band); prof.serialMs += performance.now() - t0; prof.serialTasks += bands.length; }
+    if (this.helper && bands.length >= 2) this.searchTogether(this.helper, query, bands, radiusOf, visit);
+    else for (const band of bands) visit(band);
   }
 
   /**

@@ -1,6 +1,6 @@
 // The search helper (worker thread; see searchHelper.ts): woken for each search of the index, it
-// takes trees from the back of the shared task list, searches their sealed segments in its own scratch and
-// returns the ids it found. It never blocks the memory's thread: a task it holds too long is
+// takes trees from the back of the shared task list, searches their sealed segments in its own
+// scratch and returns the ids it found. It never blocks the memory's thread: a task it holds too long is
 // searched again there, and what it answers for a task it no longer owns is dropped.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SegmentSearcher } from './projectionTree.js';
@@ -73,7 +73,7 @@ function run(task: number, generation: number): void {
   if (Atomics.compareExchange(state.status, task, pending, statusWord(generation, outcome)) === pending) Atomics.notify(state.status, task);
 }
 
-let seen = 0; let busyMs = 0; let tasks = 0;
+let seen = 0;
 parentPort!.postMessage('ready');
 for (;;) {
   // A decision makes two or three searches in a row: waking from Atomics.wait takes tens of
@@ -86,6 +86,6 @@ for (;;) {
   seen = signal;
   used = 0;
   if (!catchUp()) continue;
-  for (let task = take(); task >= 0; task = take()) { const t = performance.now(); run(task, Atomics.load(control, GENERATION)); busyMs += performance.now() - t; tasks++; }
+  for (let task = take(); task >= 0; task = take()) run(task, Atomics.load(control, GENERATION));
 }
-port.close(); console.error(JSON.stringify({ workerBusyMs: busyMs, workerTasks: tasks }));
+port.close();
