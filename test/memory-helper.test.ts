@@ -115,6 +115,12 @@ describe('index with a search helper', () => {
       }
     }
     expect(helped.helperCounts!.answered, `seed=${seed}`).toBeGreaterThan(0);
+    // Without its helper (stopped, or failed) the index searches alone, and finds the same.
     helped.close();
+    const x = near();
+    const query = helped.prepare(helped.project(x));
+    const found: number[] = [];
+    helped.search(query, () => 2, (ids) => found.push(...ids.filter((id) => distance(x, inputs[id], 'l2') < reach(2, radii[id]))));
+    expect(found.sort((a, b) => a - b), `seed=${seed} after close`).toEqual(within(x, () => 2));
   });
 });

@@ -66,6 +66,8 @@ interface Scratch {
  * memory's own thread's, scratch 1 the helper's, so both may search at once.
  */
 export interface SegmentShape {
+  /** Its number in its tree (the helper keeps its own instance per segment across new lists). */
+  serial: number;
   memory: WebAssembly.Memory;
   leadDims: number;
   W: number;
@@ -208,11 +210,12 @@ class Segment implements PointSet {
   /** This thread's search (scratch 0). */
   private readonly searcher: SegmentSearcher;
 
-  /** Builds a segment over every point of `sources` (W codes per point). */
+  /** Builds segment number `serial` of its tree over every point of `sources` (W codes per point). */
   constructor(
     private readonly leadDims: number,
     private readonly W: number,
     sources: readonly PointSet[],
+    serial: number,
   ) {
     const count = sources.reduce((n, s) => n + s.count, 0);
     this.count = count;
@@ -298,7 +301,7 @@ class Segment implements PointSet {
       this.ids[j] = s.ids[at];
     }
     this.maxPointNorm = norm;
-    this.shape = { memory, leadDims, W: this.W, count, maxRadius: count > 0 ? table.maxRadii[0] : 0, maxPointNorm: norm, offsets };
+    this.shape = { serial, memory, leadDims, W: this.W, count, maxRadius: count > 0 ? table.maxRadii[0] : 0, maxPointNorm: norm, offsets };
     this.searcher = new SegmentSearcher(this.shape, 0);
   }
 
@@ -521,6 +524,7 @@ export class TreeQuery {
 
 export class ProjectionTree {
   private segments: Segment[] = [];
+  private serial = 0;
   private buffer: PointBuffer;
   private size = 0;
   /** Leading coordinates stored per point: `leading` rounded up to a multiple of 4, zero-padded (the search takes 4 at a time). */
@@ -563,7 +567,7 @@ export class ProjectionTree {
   /** Seals everything into one segment (after a bulk load). */
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
-    this.segments = [new Segment(this.leadDims, this.W, all)];
+    this.segments = [new Segment(this.leadDims, this.W, all, this.serial++)];
     this.buffer = this.emptyBuffer();
     this.onSegments?.(this.shapes);
   }
@@ -574,7 +578,7 @@ export class ProjectionTree {
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
       for (let j = 0; j < set.count; j++) all.push(point(set.ids[j]), this.leading, set.radii[j], set.ids[j]);
     }
-    this.segments = [new Segment(this.leadDims, this.W, [all])];
+    this.segments = [new Segment(this.leadDims, this.W, [all], this.serial++)];
     this.buffer = this.emptyBuffer();
     this.onSegments?.(this.shapes);
   }
@@ -616,14 +620,14 @@ export class ProjectionTree {
   mergeOnce(): boolean {
     if (!this.mergeDue) return false;
     const n = this.segments.length;
-    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]]));
+    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]], this.serial++));
     this.onSegments?.(this.shapes);
     return true;
   }
 
   /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
   private seal(): void {
-    this.segments.push(new Segment(this.leadDims, this.W, [this.buffer]));
+    this.segments.push(new Segment(this.leadDims, this.W, [this.buffer], this.serial++));
     this.buffer = this.emptyBuffer();
     this.onSegments?.(this.shapes);
     while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());

@@ -207,7 +207,7 @@ export class RegionIndex {
       found(records, band.answer);
       return true;
     };
-    if (this.helper && bands.length >= 2) this.searchTogether(this.helper, query, bands, radiusOf, visit);
+    if (this.helper?.alive && bands.length >= 2) this.searchTogether(this.helper, query, bands, radiusOf, visit);
     else for (const band of bands) visit(band);
   }
 

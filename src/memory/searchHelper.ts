@@ -28,6 +28,8 @@ export class SearchHelper {
   private registered = 0;
   private count = 0;
   private closed = false;
+  /** False once closed, or once the thread failed or exited: searches then run on one thread. */
+  alive = true;
   private readonly started: Promise<void>;
   /** Tasks the helper answered, and tasks this thread took back (or the helper could not answer). */
   answered = 0;
@@ -42,9 +44,12 @@ export class SearchHelper {
     this.worker = spawnModuleWorker(import.meta.url, 'searchHelperWorker', { buffers, port: port2 }, [port2]);
     this.started = new Promise((resolve, reject) => {
       this.worker.once('message', () => resolve());
-      this.worker.once('error', reject);
+      this.worker.once('exit', () => reject(new Error('the search helper thread exited')));
     });
-    this.started.catch(() => {}); // a helper that failed to start only leaves every task to this thread
+    // A helper that fails leaves every task to this thread: the searches it held are taken back.
+    this.started.catch(() => {});
+    this.worker.on('error', () => (this.alive = false));
+    this.worker.on('exit', () => (this.alive = false));
     // It waits on shared memory, not on the event loop: it must not keep the process alive.
     this.worker.unref();
     this.port.unref();
@@ -141,6 +146,7 @@ export class SearchHelper {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.alive = false;
     Atomics.store(this.state.control, SIGNAL, STOP);
     Atomics.notify(this.state.control, SIGNAL);
     this.port.close();

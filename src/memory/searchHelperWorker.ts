@@ -31,7 +31,9 @@ function catchUp(): boolean {
       continue;
     }
     const { tree, shapes } = message.message as SegmentsMessage;
-    segmentsOf.set(tree, shapes.map((shape) => new SegmentSearcher(shape, 1)));
+    // Segments the tree had before keep their instances (a new one costs tens of microseconds).
+    const before = new Map((segmentsOf.get(tree) ?? []).map((searcher) => [searcher.shape.serial, searcher]));
+    segmentsOf.set(tree, shapes.map((shape) => before.get(shape.serial) ?? new SegmentSearcher(shape, 1)));
     registered++;
   }
   return registered >= posted;
