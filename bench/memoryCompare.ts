@@ -27,6 +27,7 @@ const HELPER = (process.env.MEMORY_COMPARE_HELPER ?? '0,0').split(',').map((v) =
 
 /** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record). */
 interface DecisionStep {
+  searchHelperCounts?: { answered: number; takenBack: number } | null;
   prepare(input: Float32Array): unknown;
   applyRules(base: { answer: number | null; radius: number }, query: unknown): { rules: { answer: number | null; radius: number; action: string } };
 }
@@ -72,6 +73,8 @@ times.forEach((t, v) => {
     checkout: [rootA, rootB][v], searchHelper: HELPER[v], decisions: t.length,
     p50Ms: +quantile(t, 0.5).toFixed(3), p90Ms: +quantile(t, 0.9).toFixed(3), p99Ms: +quantile(t, 0.99).toFixed(3),
     meanMs: +(t.reduce((x, y) => x + y, 0) / t.length).toFixed(3),
+    // Trees the helper searched, and those this thread took back (from the warm-up on).
+    ...(HELPER[v] ? versions[v].searchHelperCounts : {}),
   }));
 });
 console.log(JSON.stringify({ differentDecisions: differ }));
