@@ -2,6 +2,8 @@
 // takes trees from the back of the shared task list, searches their sealed segments in its own
 // scratch and returns the ids it found. It never blocks the memory's thread: a task it holds too long is
 // searched again there, and what it answers for a task it no longer owns is dropped.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SegmentSearcher } from './projectionTree.js';
 import {
@@ -18,6 +20,13 @@ const state = new SharedSearchState(buffers);
 const { control } = state;
 const segmentsOf = new Map<number, SegmentSearcher[]>();
 let registered = 0;
+
+// Segments replaced by a merge stay in memory while this thread holds them, and it allocates too
+// little for its collector to run by itself: it collects once enough bytes were let go.
+const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+let released = 0;
 /** Results written in the current generation. */
 let used = 0;
 
@@ -33,8 +42,17 @@ function catchUp(): boolean {
     const { tree, shapes } = message.message as SegmentsMessage;
     // Segments the tree had before keep their instances (a new one costs tens of microseconds).
     const before = new Map((segmentsOf.get(tree) ?? []).map((searcher) => [searcher.shape.serial, searcher]));
-    segmentsOf.set(tree, shapes.map((shape) => before.get(shape.serial) ?? new SegmentSearcher(shape, 1)));
+    segmentsOf.set(tree, shapes.map((shape) => {
+      const kept = before.get(shape.serial);
+      before.delete(shape.serial);
+      return kept ?? new SegmentSearcher(shape, 1);
+    }));
+    for (const gone of before.values()) released += gone.shape.memory.buffer.byteLength;
     registered++;
+  }
+  if (released >= COLLECT_AFTER_BYTES) {
+    released = 0;
+    collect();
   }
   return registered >= posted;
 }
