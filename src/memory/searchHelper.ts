@@ -48,8 +48,12 @@ export class SearchHelper {
     });
     // A helper that fails leaves every task to this thread: the searches it held are taken back.
     this.started.catch(() => {});
-    this.worker.on('error', () => (this.alive = false));
-    this.worker.on('exit', () => (this.alive = false));
+    let failure = '';
+    this.worker.on('error', (error) => (failure = `: ${error.message}`));
+    this.worker.on('exit', () => {
+      this.alive = false;
+      if (!this.closed) process.emitWarning(`the memory's search helper thread stopped${failure}; searches go on in one thread`, 'SearchHelperWarning');
+    });
     // It waits on shared memory, not on the event loop: it must not keep the process alive.
     this.worker.unref();
     this.port.unref();
