@@ -9,11 +9,18 @@
 // with node_modules linked. MEMORY_COMPARE_QUERIES (1000), MEMORY_COMPARE_SEED (7),
 // MEMORY_COMPARE_HELPER (search helper thread of A and B: "0,0" by default; "0,1" compares one
 // checkout without and with it; older checkouts ignore it).
+// MEMORY_COMPARE_FILL=<records>: instead of replaying, each checkout fills a new memory in its
+// (new or empty) data directory through decide(), with the same proposals (stream seed 2024), in
+// batches of 4096 taken in turn; a memory filled one decision at a time holds its trees as
+// several segments and buffers, where a replayed one holds one segment per tree. Prints each
+// one's fill time and segment merges.
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { loadOrBuildPool, poolOptionsFromEnv } from './certifiedRadii.js';
 import { FashionStream } from './memoryStream.js';
+import { proposal } from '../test/helpers/memory-streams.js';
 
 const [rootA, dirA, rootB, dirB] = process.argv.slice(2);
 if (!dirB) {
@@ -24,26 +31,68 @@ const QUERIES = Number(process.env.MEMORY_COMPARE_QUERIES ?? 1000);
 const SEED = Number(process.env.MEMORY_COMPARE_SEED ?? 7);
 const WARMUP = 100;
 const HELPER = (process.env.MEMORY_COMPARE_HELPER ?? '0,0').split(',').map((v) => v === '1');
+const FILL = Number(process.env.MEMORY_COMPARE_FILL ?? 0);
 
-/** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record). */
+/** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record), and what the fill uses. */
 interface DecisionStep {
+  size: number;
+  decide(p: ReturnType<typeof proposal>): Promise<unknown>;
   searchHelperCounts?: { answered: number; takenBack: number } | null;
   prepare(input: Float32Array): unknown;
   applyRules(base: { answer: number | null; radius: number }, query: unknown): { rules: { answer: number | null; radius: number; action: string } };
 }
 
-async function open(root: string, dataDir: string, searchHelper: boolean): Promise<DecisionStep> {
+/** Segment merges (they run after the answers; a fill reports them). */
+interface Merges {
+  runs: number;
+  ms: number;
+  maxMs: number;
+}
+
+async function open(root: string, dataDir: string, searchHelper: boolean, merges: Merges): Promise<DecisionStep> {
   const { MemoryStore } = await import(pathToFileURL(resolve(root, 'src/memory/memoryStore.ts')).href);
   const started = performance.now();
-  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper });
+  if (FILL > 0) mkdirSync(dataDir, { recursive: true });
+  const observer = {
+    onMaintenance: (e: { ms: number }) => {
+      merges.runs++;
+      merges.ms += e.ms;
+      merges.maxMs = Math.max(merges.maxMs, e.ms);
+    },
+  };
+  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper, observer });
   const memory = await store.memory('fashion', 'l2');
-  await memory.searchHelperReady?.();
+  if (FILL > 0 && memory.size > 0) throw new Error(`${dataDir} already holds a memory: MEMORY_COMPARE_FILL needs new directories`);
   console.log(JSON.stringify({ checkout: root, searchHelper, records: memory.size, replayS: +((performance.now() - started) / 1000).toFixed(1) }));
   return memory as unknown as DecisionStep;
 }
 
-const versions = [await open(rootA, dirA, HELPER[0]), await open(rootB, dirB, HELPER[1])];
+const merges: Merges[] = [{ runs: 0, ms: 0, maxMs: 0 }, { runs: 0, ms: 0, maxMs: 0 }];
+const versions = [await open(rootA, dirA, HELPER[0], merges[0]), await open(rootB, dirB, HELPER[1], merges[1])];
 const radii = await loadOrBuildPool(poolOptionsFromEnv());
+if (FILL > 0) {
+  const fillStream = new FashionStream(2024, radii.pool);
+  const fillMs = [0, 0];
+  for (let batch = 0; versions[0].size < FILL; batch++) {
+    const proposals = Array.from({ length: 4096 }, () => {
+      const item = fillStream.next();
+      return proposal('fashion', 'l2', item.input, item.answer, item.radius);
+    });
+    for (const v of batch % 2 ? [1, 0] : [0, 1]) {
+      const started = performance.now();
+      await Promise.all(proposals.map((p) => versions[v].decide(p)));
+      fillMs[v] += performance.now() - started;
+    }
+  }
+  versions.forEach((memory, v) => {
+    const m = merges[v];
+    console.log(JSON.stringify({
+      checkout: [rootA, rootB][v], filled: memory.size, fillS: +(fillMs[v] / 1000).toFixed(1),
+      merges: m.runs, mergeS: +(m.ms / 1000).toFixed(1), largestMergeMs: +m.maxMs.toFixed(1),
+    }));
+  });
+}
+for (const memory of versions) await (memory as unknown as { searchHelperReady?: () => Promise<void> }).searchHelperReady?.();
 const stream = new FashionStream(SEED, radii.pool);
 const items = Array.from({ length: WARMUP + QUERIES }, () => stream.next());
 

@@ -9,9 +9,9 @@
 // largest region radius below them, leaf points stored contiguously in groups of four;
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
 // leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
-// to a small buffer that is scanned in JS; a full buffer becomes a segment, and segments of
-// similar size are merged (the logarithmic method), so each point is rebuilt O(log n) times and
-// a query visits O(log n) segments.
+// to a small buffer that is scanned in JS; a full buffer becomes a segment, and a segment merges
+// into the one before it once it holds at least 1/MERGE_RATIO as many points (the logarithmic
+// method), so each point is rebuilt O(log n) times and a query visits O(log n) segments.
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
 import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
@@ -21,9 +21,17 @@ const LEAF_MAX = 32;
 /** Points scanned linearly before they are sealed into a segment. */
 const BUFFER_MAX = 128;
 /**
+ * A segment merges into the one before it once it holds at least 1/MERGE_RATIO as many points.
+ * 8 rather than the textbook 2: about 2.4 segments per tree instead of 3.7, for about 1.6 times
+ * the rebuilding (after the answers), and faster decisions in memories filled one decision at a
+ * time (bench/memoryCompare.ts with MEMORY_COMPARE_FILL, docs/benchmarks.md).
+ */
+const MERGE_RATIO = 8;
+/**
  * Merges of segments wait for mergeOnce() (run after the answers that caused them are sent);
- * past this many segments a seal merges at once. The logarithmic method keeps fewer than
- * log2(points / BUFFER_MAX) + 1 segments when no merge is pending.
+ * past this many segments a seal merges at once. With no merge pending each segment holds more
+ * than MERGE_RATIO times the points of the next (and at least BUFFER_MAX), so there are fewer
+ * than log_MERGE_RATIO(points / BUFFER_MAX) + 1.
  */
 const SEGMENTS_MAX = 32;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
@@ -610,10 +618,10 @@ export class ProjectionTree {
     if (query.leading !== this.leading || query.codes.length !== this.W) throw new Error('query prepared for another tree shape');
   }
 
-  /** Whether the two newest segments are due to merge: the newer holds at least half as many points. */
+  /** Whether the two newest segments are due to merge: the newer holds at least 1/MERGE_RATIO as many points. */
   get mergeDue(): boolean {
     const n = this.segments.length;
-    return n >= 2 && 2 * this.segments[n - 1].count >= this.segments[n - 2].count;
+    return n >= 2 && MERGE_RATIO * this.segments[n - 1].count >= this.segments[n - 2].count;
   }
 
   /** Merges the two newest segments if due (the logarithmic method); true if it did. */
