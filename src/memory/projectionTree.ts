@@ -5,8 +5,9 @@
 // errors. No region that can conflict is ever pruned.
 //
 // Points live in immutable k-d trees (segments) laid out flat in a shared WebAssembly memory of
-// their own (the search helper's thread searches them too, see searchHelper.ts): nodes in preorder with tight boxes on the leading coordinates and the
-// largest region radius below them, leaf points stored contiguously in groups of four;
+// their own (the search helper's thread searches them too, see searchHelper.ts): nodes in
+// preorder with tight boxes on the leading coordinates and the largest region radius below them,
+// leaf points stored contiguously in groups of four;
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
 // leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
 // to a small buffer that is scanned in JS; a full buffer becomes a segment, and a segment merges
@@ -22,7 +23,7 @@ const LEAF_MAX = 32;
 const BUFFER_MAX = 128;
 /**
  * A segment merges into the one before it once it holds at least 1/MERGE_RATIO as many points.
- * 8 rather than the textbook 2: about 2.4 segments per tree instead of 3.7, for about 1.6 times
+ * 8 rather than the textbook 2: about 2.4 segments per tree instead of 3.7, for about 1.7 times
  * the rebuilding (after the answers), and faster decisions in memories filled one decision at a
  * time (bench/memoryCompare.ts with MEMORY_COMPARE_FILL, docs/benchmarks.md).
  */

@@ -26,7 +26,6 @@ export class SearchHelper {
   private readonly port: MessagePort;
   private generation = 0;
   private registered = 0;
-  private count = 0;
   private closed = false;
   /** False once closed, or once the thread failed or exited: searches then run on one thread. */
   alive = true;
@@ -84,7 +83,7 @@ export class SearchHelper {
   begin(query: SegmentQuery, trees: readonly number[], radii: readonly (number | null)[]): number {
     const { control, status } = this.state;
     const generation = (this.generation = (this.generation % GENERATION_MAX) + 1);
-    const count = (this.count = Math.min(trees.length, TASKS_MAX));
+    const count = Math.min(trees.length, TASKS_MAX);
     // Status words first: a helper still busy with an older search can then no longer publish.
     for (let t = 0; t < count; t++) Atomics.store(status, t, statusWord(generation, PENDING));
     for (let t = 0; t < count; t++) {
