@@ -38,6 +38,7 @@ interface DecisionStep {
   size: number;
   decide(p: ReturnType<typeof proposal>): Promise<unknown>;
   searchHelperCounts?: { answered: number; takenBack: number } | null;
+  searchHelperReady?(): Promise<void>;
   prepare(input: Float32Array): unknown;
   applyRules(base: { answer: number | null; radius: number }, query: unknown): { rules: { answer: number | null; radius: number; action: string } };
 }
@@ -92,7 +93,7 @@ if (FILL > 0) {
     }));
   });
 }
-for (const memory of versions) await (memory as unknown as { searchHelperReady?: () => Promise<void> }).searchHelperReady?.();
+for (const memory of versions) await memory.searchHelperReady?.();
 const stream = new FashionStream(SEED, radii.pool);
 const items = Array.from({ length: WARMUP + QUERIES }, () => stream.next());
 

@@ -2,7 +2,7 @@
 // one set of shared buffers holding the task list of the current search, the query, and the
 // helper's results. Only status words, control words and radii are read with Atomics; the rest
 // is written before a generation is published and read after it is seen (see SearchHelper).
-import type { SegmentQuery, SegmentShape } from './projectionTree.js';
+import { float32AtLeast, type SegmentQuery, type SegmentShape } from './projectionTree.js';
 
 /** Trees one search offers the helper (12 bits); a search of more trees does the rest itself. */
 export const TASKS_MAX = 4095;
@@ -148,12 +148,7 @@ const bitsAsFloat = new Float32Array(bits.buffer);
 
 /** A radius as the float32 bits of the smallest float32 at least as large (NaN for null). */
 export function radiusBits(radius: number | null): number {
-  if (radius === null) {
-    bitsAsFloat[0] = NaN;
-    return bits[0];
-  }
-  bitsAsFloat[0] = radius;
-  if (bitsAsFloat[0] < radius) bits[0]++; // the next float32 up (radius >= 0)
+  bitsAsFloat[0] = radius === null ? NaN : float32AtLeast(radius);
   return bits[0];
 }
 
