@@ -90,6 +90,8 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 interface Probe {
   decideMs: number;
+  /** performance.now() when the decision step began. */
+  decideStartedAt: number;
   insertMs: number;
   candidates: number;
   /** Durations of the index maintenance runs (segment merges after answers were sent). */
@@ -101,6 +103,7 @@ function observe(probe: Probe, actions?: Record<string, number>): MemoryObserver
   return {
     onDecision: (e) => {
       probe.decideMs = e.decideMs;
+      probe.decideStartedAt = e.startedAt;
       probe.insertMs = e.insertMs;
       probe.candidates = e.candidates;
       if (actions) actions[e.action] = (actions[e.action] ?? 0) + 1;
@@ -123,11 +126,15 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   const candidateCounts: number[] = [];
   let misses = 0;
   let mismatches = 0;
-  // Major (mark-compact) GC pauses during the timed decisions: they land on whichever decision is running.
+  // Major (mark-compact) GC pauses during the timed decisions: they land on whichever decision is
+  // running. Every pause (minor ones too) is kept to count the decision steps it fell in.
   const majorGcMs: number[] = [];
+  const gcPauses: { start: number; ms: number }[] = [];
+  const decisionWindows: { start: number; end: number }[] = [];
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       if ((e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcMs.push(e.duration);
+      gcPauses.push({ start: e.startTime, ms: e.duration });
     }
   });
   for (let w = 0; w < WARMUP; w++) {
@@ -145,6 +152,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     const stored = mirror.size;
     const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
     indexMs.push(probe.decideMs);
+    decisionWindows.push({ start: probe.decideStartedAt, end: probe.decideStartedAt + probe.decideMs });
     insertMs.push(probe.insertMs);
     candidateCounts.push(probe.candidates);
     if (q % Math.max(1, Math.floor(INDEX_QUERIES / 200)) === 0) sampled.push({ item, stored, outcome: o });
@@ -153,6 +161,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   await new Promise((resolve) => setTimeout(resolve, 10));
   gcObserver.disconnect();
   const helperAfter = memory.searchHelperCounts;
+  const pausedDecisions = decisionWindows.filter((w) => gcPauses.some((g) => g.start < w.end && g.start + g.ms > w.start)).length;
   let scanSpent = 0;
   for (const { item, stored, outcome } of sampled) {
     if (scanSpent >= SCAN_BUDGET_MS) break;
@@ -188,6 +197,9 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
     mismatches,
     majorGcPauses: majorGcMs.length,
     majorGcMaxMs: +Math.max(0, ...majorGcMs).toFixed(1),
+    // Timed decision steps that a GC pause (minor or major) overlapped, of all pauses during the timed decisions.
+    decisionsWithGcPause: pausedDecisions,
+    gcPauses: gcPauses.length,
     searchHelper: SEARCH_HELPER,
     // Trees the helper searched during the timed decisions, and those it left to the memory's thread after taking them.
     helperAnswered: (helperAfter?.answered ?? 0) - (helperBefore?.answered ?? 0),
@@ -268,7 +280,7 @@ async function main(): Promise<void> {
   const stream = new FashionStream(SEED, radii.pool);
   const root = process.env.MEMORY_BENCH_DIR ?? tmpdir();
   console.log(`stream: ${stream.imageCount} Fashion-MNIST images + perturbations, d=${D}, l2, seed ${SEED}; decisions drawn from ${radii.pool.k} certify outputs of ${radii.pool.model} (N = ${radii.pool.n})`);
-  const probe: Probe = { decideMs: 0, insertMs: 0, candidates: 0, maintenanceMs: [] };
+  const probe: Probe = { decideMs: 0, decideStartedAt: 0, insertMs: 0, candidates: 0, maintenanceMs: [] };
   const actions: Record<string, number> = {};
 
   if (SIZES.length > 0) {

@@ -19,6 +19,8 @@ export interface DecisionEvent {
   size: number;
   /** Steps 1-3 (repeat lookup, searches, rules). */
   decideMs: number;
+  /** performance.now() when step 1 began: the steps ran from startedAt to startedAt + decideMs (for tracing, e.g. of GC pauses). */
+  startedAt: number;
   /** Adding the new record to the index, the sketches and the repeat table (merges wait: onMaintenance); 0 for a repeat. */
   insertMs: number;
 }

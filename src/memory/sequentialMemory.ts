@@ -339,7 +339,7 @@ export class SequentialMemory {
       const record = this.recordAt(repeatOf);
       this.observer.onDecision?.({
         model: this.model, norm: this.norm, seq: record.seq, action: 'repeat', answer: record.answer, radius: record.radius,
-        overlaps: 0, candidates: 0, size: this.count, decideMs: performance.now() - started, insertMs: 0,
+        overlaps: 0, candidates: 0, size: this.count, decideMs: performance.now() - started, startedAt: started, insertMs: 0,
       });
       return { seq: record.seq, answer: record.answer, radius: record.radius, action: 'repeat', conflictSeq: record.seq, record };
     }
@@ -389,7 +389,7 @@ export class SequentialMemory {
     this.nextOffset += frame.length;
     this.observer.onDecision?.({
       model: this.model, norm: this.norm, seq, action: rules.action, answer: rules.answer, radius: rules.radius,
-      overlaps: rules.overlaps, candidates: examined, size: this.count, decideMs, insertMs,
+      overlaps: rules.overlaps, candidates: examined, size: this.count, decideMs, startedAt: started, insertMs,
     });
     return { seq, answer: rules.answer, radius: rules.radius, action: rules.action, conflictSeq: rules.conflictSeq, record };
   }
