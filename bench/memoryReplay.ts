@@ -3,6 +3,11 @@
 // makes, since its own process also holds a 3 GB copy of the inputs for the scan.
 //   npx tsx bench/memoryReplay.ts <dataDir> [model] [norm]
 // With the search helper thread, as the gateway on two or more cores (MEMORY_BENCH_HELPER=0: without).
+// Also prints the CPU time of the whole process (every thread, the replay's workers included) and,
+// on Linux, the CPU time and minor page faults of the memory's own thread: a replay is bound by
+// the CPU of both cores, and first touches of new memory are a large part of it on some machines
+// (bench/firstTouch.ts).
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import type { Norm } from '../src/memory/types.js';
@@ -12,12 +17,41 @@ if (!dataDir) {
   console.error('usage: memoryReplay <dataDir> [model] [norm]');
   process.exit(2);
 }
+
+/** This thread's minor page faults and CPU seconds (Linux /proc; null elsewhere). */
+function threadCounters(): { minorFaults: number; userS: number; systemS: number } | null {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 10, 14 and 15 of proc(5), counted from the state (field 3); times in clock ticks of 1/100 s.
+    return { minorFaults: Number(fields[7]), userS: Number(fields[11]) / 100, systemS: Number(fields[12]) / 100 };
+  } catch {
+    return null;
+  }
+}
+
 const before = process.memoryUsage().rss;
+const cpuBefore = process.cpuUsage();
+const threadBefore = threadCounters();
 const t0 = performance.now();
 const store = new MemoryStore({ dataDir, searchHelper: process.env.MEMORY_BENCH_HELPER !== '0' });
 const memory = await store.memory(model, norm as Norm);
 const replayS = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+const threadAfter = threadCounters();
 const records = memory.size;
 const rssGrowth = process.memoryUsage().rss - before;
 await store.close();
-console.log(JSON.stringify({ records, replayS: +replayS.toFixed(1), residentGrowthBytesPerRecord: Math.round(rssGrowth / Math.max(1, records)) }));
+console.log(JSON.stringify({
+  records,
+  replayS: +replayS.toFixed(1),
+  residentGrowthBytesPerRecord: Math.round(rssGrowth / Math.max(1, records)),
+  processCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+  ...(threadBefore && threadAfter
+    ? {
+        memoryThreadCpuS: +(threadAfter.userS - threadBefore.userS + threadAfter.systemS - threadBefore.systemS).toFixed(1),
+        memoryThreadSystemS: +(threadAfter.systemS - threadBefore.systemS).toFixed(1),
+        memoryThreadMinorFaults: threadAfter.minorFaults - threadBefore.minorFaults,
+      }
+    : {}),
+}));
