@@ -212,7 +212,12 @@ async function replay(dataDir: string, probe: Probe) {
   // First in a process of its own, as a gateway starting up (this one holds the scan's mirror).
   const own = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./memoryReplay.ts', import.meta.url)), dataDir], { encoding: 'utf8' });
   if (own.status !== 0) throw new Error(`bench/memoryReplay.ts failed: ${own.stderr}`);
-  const alone = JSON.parse(own.stdout.trim().split('\n').pop()!) as { replayS: number; residentGrowthBytesPerRecord: number };
+  const alone = JSON.parse(own.stdout.trim().split('\n').pop()!) as {
+    replayS: number;
+    residentGrowthBytesPerRecord: number;
+    processCpuS: number;
+    memoryThreadMinorFaults?: number;
+  };
   gc();
   gc();
   const before = process.memoryUsage();
@@ -237,6 +242,9 @@ async function replay(dataDir: string, probe: Probe) {
       replayRecords: memory.size,
       replayOwnProcessS: alone.replayS,
       replayOwnProcessResidentGrowthBytesPerRecord: alone.residentGrowthBytesPerRecord,
+      // CPU of all its threads, and the first touches of new memory on the memory's thread (Linux).
+      replayOwnProcessCpuS: alone.processCpuS,
+      replayOwnProcessMemoryThreadMinorFaults: alone.memoryThreadMinorFaults ?? null,
       replayS: +replayS.toFixed(1),
       measuredRamBytesPerRecord: Math.round(delta / memory.size),
       residentGrowthBytesPerRecord: Math.round(rssDelta / memory.size),
