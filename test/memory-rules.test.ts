@@ -20,7 +20,13 @@ async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {
 async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: number, seed: number, searchHelper = false): Promise<void> {
   const context = `kind=${kind} norm=${norm} dim=${dim} seed=${seed}${searchHelper ? ' helper' : ''}`;
   let overlaps = 0;
-  const memory = await openMemory(norm, seed, { onDecision: (event) => (overlaps = event.overlaps) }, searchHelper);
+  let window = { startedAt: NaN, decideMs: NaN };
+  const memory = await openMemory(norm, seed, {
+    onDecision: (event) => {
+      overlaps = event.overlaps;
+      window = { startedAt: event.startedAt, decideMs: event.decideMs };
+    },
+  }, searchHelper);
   const stream = new StreamGenerator(kind, dim, norm, seed);
   const stored: ReferenceRecord[] = [];
   const dist = (a: Float32Array, b: Float32Array) => distance(a, b, norm);
@@ -35,7 +41,11 @@ async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: numbe
       expect(indexed, `${context} step=${step}: index vs scan at radius ${r}`).toEqual(scan);
     }
     const expected = referenceDecide(stored, item.input, { answer: item.answer, radius }, norm);
+    const before = performance.now();
     const outcome = await memory.decide(proposal('m', norm, item.input, item.answer, item.radius));
+    // The event places the decision step inside the call (tracing relies on it).
+    expect(window.startedAt, `${context} step=${step}: startedAt`).toBeGreaterThanOrEqual(before);
+    expect(window.startedAt + window.decideMs, `${context} step=${step}: end of the step`).toBeLessThanOrEqual(performance.now());
     const got = { answer: outcome.answer, radius: outcome.radius, action: outcome.action, conflictSeq: outcome.conflictSeq };
     const want = { answer: expected.answer, radius: expected.radius, action: expected.action, conflictSeq: expected.conflictSeq };
     expect(got, `${context} step=${step}`).toEqual(want);
