@@ -6,9 +6,10 @@
 // Also prints the CPU time of the whole process (every thread, the replay's workers included) and,
 // on Linux, the CPU time and minor page faults of the memory's own thread: a replay is bound by
 // the CPU of both cores, and first touches of new memory are a large part of it on some machines
-// (bench/firstTouch.ts).
+// (bench/firstTouch.ts). And the garbage collections of the memory's thread: major ones, and the
+// time all of them paused it.
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import type { Norm } from '../src/memory/types.js';
 
@@ -30,6 +31,16 @@ function threadCounters(): { minorFaults: number; userS: number; systemS: number
   }
 }
 
+let majorGcs = 0;
+let gcPauseMs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if ((e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+    gcPauseMs += e.duration;
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+
 const before = process.memoryUsage().rss;
 const cpuBefore = process.cpuUsage();
 const threadBefore = threadCounters();
@@ -41,12 +52,16 @@ const cpu = process.cpuUsage(cpuBefore);
 const threadAfter = threadCounters();
 const records = memory.size;
 const rssGrowth = process.memoryUsage().rss - before;
+await new Promise((resolve) => setImmediate(resolve)); // the observer hears of the last pauses
+gcObserver.disconnect();
 await store.close();
 console.log(JSON.stringify({
   records,
   replayS: +replayS.toFixed(1),
   residentGrowthBytesPerRecord: Math.round(rssGrowth / Math.max(1, records)),
   processCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+  memoryThreadMajorGcs: majorGcs,
+  memoryThreadGcPauseS: +(gcPauseMs / 1000).toFixed(2),
   ...(threadBefore && threadAfter
     ? {
         memoryThreadCpuS: +(threadAfter.userS - threadBefore.userS + threadAfter.systemS - threadBefore.systemS).toFixed(1),

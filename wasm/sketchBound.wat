@@ -1,12 +1,14 @@
 ;; Exact integer dot product of a query's 16-bit codes with one record's 8-bit sketch, for the
 ;; l2 lower bound of src/memory/inputSketches.ts (which holds the rest of the formula).
 ;;
-;; Memory (imported, one per bank of records; byte offsets are parameters):
+;; Memory (imported, one per bank of records, shared: growing a memory that is not shared
+;; detaches its buffer and made V8 run a full garbage collection at every grow; byte offsets
+;; are parameters; at most 1 GiB, as src/memory/inputSketches.ts sizes a bank):
 ;;   q  the query's codes, i16 in [0, 32767], 16 * blocks of them (zero padding)
 ;;   r  the record's codes, u8, 16 * blocks of them (zero padding)
 ;; Returns sum_k q[k] * r[k] exactly (an integer below 2^53 for any n that fits in memory).
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 16384 shared))
 
   (func (export "dot") (param $q i32) (param $r i32) (param $blocks i32) (result f64)
     (local $end i32) (local $stop i32) (local $line i32) (local $touched i32) (local $bytes v128) (local $acc v128) (local $total v128)
