@@ -92,6 +92,41 @@ describe('replay in a worker thread', () => {
     await b.close();
   });
 
+  it('replays more batches than the reader keeps input buffers for, each record from its own bytes', async () => {
+    // 7 batches of 4096 and a part: the reader's ring of input buffers (replayReader.ts) wraps.
+    const seed = 45;
+    const count = 7 * 4096 + 321;
+    const path = logPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const stream = new StreamGenerator('random', 49, 'l2', seed);
+    const records: ReferenceRecord[] = [];
+    const frames: Uint8Array[] = [fileHeader()];
+    for (let seq = 1; seq <= count; seq++) {
+      const item = stream.next([], (a, b) => distance(a, b, 'l2'));
+      records.push({ seq, input: item.input, answer: item.answer, radius: item.radius });
+      frames.push(encodeFrame(seq, item.answer, item.radius, item.input, { seq }));
+    }
+    writeFileSync(path, Buffer.concat(frames));
+    const sequential = await open(path, false);
+    const parallel = await open(path, true);
+    expect(parallel.lastSeq).toBe(count);
+    const probe = new StreamGenerator('random', 49, 'l2', seed + 1);
+    for (let q = 0; q < 40; q++) {
+      const item = probe.next([], (a, b) => distance(a, b, 'l2'));
+      const scan = records.filter((rec) => distance(item.input, rec.input, 'l2') < reach(item.radius, rec.radius)).map((rec) => rec.seq - 1);
+      expect(parallel.conflictCandidates(item.input, item.radius).sort((a, b) => a - b), `seed=${seed} q=${q}`).toEqual(scan);
+      expect(sequential.conflictCandidates(item.input, item.radius).sort((a, b) => a - b), `seed=${seed} q=${q}`).toEqual(scan);
+    }
+    // Exact repeats of records from every batch, found through the hashes of their inputs.
+    for (const index of [0, 4095, 4096, 9000, 5 * 4096 + 7, 6 * 4096 + 1, count - 1]) {
+      const old = records[index];
+      expect(await parallel.decide(proposal('m', 'l2', old.input, 0, 0.5)), `seed=${seed} record=${index}`)
+        .toMatchObject({ action: 'repeat', seq: old.seq });
+    }
+    await sequential.close();
+    await parallel.close();
+  });
+
   it('truncates and reports a torn tail, and refuses corruption before the tail with its offset', async () => {
     const path = logPath();
     await fill(path, 300, 43);

@@ -105,7 +105,7 @@ export function decodeFrame(bytes: Uint8Array, at: number, into?: Float32Array):
   const jsonLength = view.getUint32(p + 24, true);
   const inputStart = p + PAYLOAD_HEADER_BYTES;
   const input = into && into.length === inputLength ? into : new Float32Array(inputLength);
-  new Uint8Array(input.buffer).set(bytes.subarray(inputStart, inputStart + 4 * inputLength));
+  new Uint8Array(input.buffer, input.byteOffset, 4 * inputLength).set(bytes.subarray(inputStart, inputStart + 4 * inputLength));
   return {
     seq: view.getFloat64(p, true),
     radius: view.getFloat64(p + 8, true),

@@ -38,6 +38,7 @@ interface RecordFields {
 /** Reader -> projector: the records with their inputs (count x inputLength). */
 export interface ReadBatch extends RecordFields {
   kind: 'read';
+  /** In a buffer the reader shares and reuses once the batch is acknowledged (replayReader.ts). */
   inputs: Float32Array;
 }
 

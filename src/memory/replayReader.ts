@@ -17,7 +17,6 @@ parentPort!.on('message', () => {
   acknowledged++;
   wakeUp?.();
 });
-
 function send(message: FromReader, transfer: ArrayBuffer[] = []): void {
   data.out.postMessage(message, transfer);
 }
@@ -27,7 +26,8 @@ class InputLengthError extends Error {}
 
 /** Checks and decodes frames into batches (synchronous: the hot loop stays out of the async function). */
 class FrameReader {
-  private scratch: Float32Array | undefined;
+  private ring: SharedArrayBuffer[] = [];
+  private batchesMade = 0;
   inputLength = 0;
   batch: ReadBatch | null = null;
   damage: string | null = null;
@@ -43,8 +43,9 @@ class FrameReader {
         if (!(check.incomplete && !reachesEnd)) this.damage = check.reason;
         return at;
       }
-      const frame = decodeFrame(bytes, at, this.scratch);
-      this.scratch = frame.input;
+      // Straight into the batch (a frame of another length gets an array of its own, and fails below).
+      const room = this.batch?.inputs.subarray(this.batch.count * this.inputLength, (this.batch.count + 1) * this.inputLength);
+      const frame = decodeFrame(bytes, at, room);
       if (this.inputLength === 0) {
         this.inputLength = frame.input.length;
         this.batch = this.fresh();
@@ -59,7 +60,7 @@ class FrameReader {
       b.answers[i] = frame.answer === null ? -1 : frame.answer;
       b.radii[i] = frame.radius;
       b.hashes[i] = inputHash(frame.input);
-      b.inputs.set(frame.input, i * this.inputLength);
+      if (frame.input !== room) b.inputs.set(frame.input, i * this.inputLength);
       at += check.length;
       if (b.count === data.batchRecords) return at;
     }
@@ -83,15 +84,29 @@ class FrameReader {
     return {
       kind: 'read', count: 0, inputLength: this.inputLength,
       offsets: new Float64Array(n), seqs: new Float64Array(n), answers: new Int32Array(n), radii: new Float64Array(n),
-      hashes: new Float64Array(n), inputs: new Float32Array(n * this.inputLength),
+      hashes: new Float64Array(n), inputs: this.inputsBuffer(n * this.inputLength),
     };
+  }
+
+  /**
+   * The inputs of the next batch, in a ring of shared buffers: a fresh one of 13 MB per batch
+   * meant new pages to fault in on every batch. Batch k uses buffer k mod (maxBatchesInFlight +
+   * 1); the reader writes into a batch only while fewer than maxBatchesInFlight are unacknowledged,
+   * and the memory's thread acknowledges a batch after the projector is done with its inputs, so
+   * no buffer is written while it is read.
+   */
+  private inputsBuffer(length: number): Float32Array {
+    if (this.ring.length === 0 || this.ring[0].byteLength !== 4 * length) {
+      this.ring = Array.from({ length: data.maxBatchesInFlight + 1 }, () => new SharedArrayBuffer(4 * length));
+    }
+    return new Float32Array(this.ring[this.batchesMade++ % this.ring.length]);
   }
 }
 
 async function flush(reader: FrameReader): Promise<void> {
   const b = reader.take();
   if (!b) return;
-  send(b, [b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.inputs].map((a) => a.buffer as ArrayBuffer));
+  send(b, [b.offsets, b.seqs, b.answers, b.radii, b.hashes].map((a) => a.buffer as ArrayBuffer));
   sent++;
   while (sent - acknowledged >= data.maxBatchesInFlight) await new Promise<void>((resolve) => (wakeUp = resolve));
   wakeUp = null;
