@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../src/memory/crc32c.js';
+import { crc32c } from '@node-rs/crc32';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import { rng } from './helpers/memory-streams.js';
 

@@ -9,7 +9,6 @@ const KERNELS = [
   { source: 'noise.wat', target: '../src/engine/noiseKernelWasm.ts', name: 'NOISE_WASM_BASE64' },
   { source: 'regionSearch.wat', target: '../src/memory/regionSearchWasm.ts', name: 'REGION_SEARCH_WASM_BASE64' },
   { source: 'sketchBound.wat', target: '../src/memory/sketchBoundWasm.ts', name: 'SKETCH_BOUND_WASM_BASE64' },
-  { source: 'crc32c.wat', target: '../src/memory/crc32cWasm.ts', name: 'CRC32C_WASM_BASE64' },
   { source: 'quantize.wat', target: '../src/memory/quantizeWasm.ts', name: 'QUANTIZE_WASM_BASE64' },
 ];
 

@@ -2,7 +2,7 @@
 // proposals in flight) and prints one line per acknowledged decision, until it is killed.
 //   node --import tsx test/helpers/memory-crash-child.ts <dataDir> <seed>
 // Line: ack <seq> <action> <answer|null> <radius> <crc32c of the input bytes>
-import { crc32c } from '../../src/memory/crc32c.js';
+import { crc32c } from '@node-rs/crc32';
 import { MemoryStore } from '../../src/memory/memoryStore.js';
 import { proposal, rng, StreamGenerator } from './memory-streams.js';
 
