@@ -8,7 +8,7 @@
 // the CPU of both cores, and first touches of new memory are a large part of it on some machines
 // (bench/firstTouch.ts). And the garbage collections of the memory's thread: major ones, and the
 // time all of them paused it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import type { Norm } from '../src/memory/types.js';
@@ -31,6 +31,24 @@ function threadCounters(): { minorFaults: number; userS: number; systemS: number
   }
 }
 
+/**
+ * CPU seconds and minor page faults of every thread of this process seen so far, by thread id
+ * (Linux /proc): sampled while the replay runs, since its worker threads end with it.
+ */
+const threads = new Map<number, { cpuS: number; minorFaults: number }>();
+function sampleThreads(): void {
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(tid), { cpuS: (Number(fields[11]) + Number(fields[12])) / 100, minorFaults: Number(fields[7]) });
+    }
+  } catch {
+    // not Linux, or a thread ended between the listing and the read
+  }
+}
+const sampler = setInterval(sampleThreads, 20);
+
 let majorGcs = 0;
 let gcPauseMs = 0;
 const gcObserver = new PerformanceObserver((list) => {
@@ -48,6 +66,8 @@ const t0 = performance.now();
 const store = new MemoryStore({ dataDir, searchHelper: process.env.MEMORY_BENCH_HELPER !== '0' });
 const memory = await store.memory(model, norm as Norm);
 const replayS = (performance.now() - t0) / 1000;
+clearInterval(sampler);
+sampleThreads();
 const cpu = process.cpuUsage(cpuBefore);
 const threadAfter = threadCounters();
 const records = memory.size;
@@ -69,4 +89,11 @@ console.log(JSON.stringify({
         memoryThreadMinorFaults: threadAfter.minorFaults - threadBefore.minorFaults,
       }
     : {}),
+  // In order of creation: the memory's thread first, V8's own threads, then the replay's projector
+  // and reader (and the search helper); those under 0.2 s left out. Each as last sampled: the
+  // workers at most one batch before they ended (the memory's thread is busy between samples).
+  threads: [...threads.entries()]
+    .sort(([a], [b]) => a - b)
+    .filter(([, t]) => t.cpuS >= 0.2)
+    .map(([, t]) => ({ cpuS: +t.cpuS.toFixed(1), minorFaults: t.minorFaults })),
 }));
