@@ -72,6 +72,7 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     const g = grid(length, 0.05);
     const tree = new ProjectionTree(leading, length);
     const points: Stored[] = [];
+    const fines: Float64Array[] = [];
     let ruledOutByCodes = 0;
     const check = (label: string) => {
       for (let q = 0; q < 30; q++) {
@@ -97,6 +98,7 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
         // Some points have no codes (stored before the memory fitted its grid).
         const point = random() < 0.1 ? { lead, codes: null, codeError: Infinity, norm: Math.hypot(...fine) } : coded(g, lead, fine);
         points.push({ point, radius });
+        fines.push(fine);
         tree.add(point, radius, false, points.length - 1);
       }
       check(`online at ${target}`);
@@ -105,6 +107,29 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     check('after build');
     // The codes did the work they are there for.
     expect(ruledOutByCodes, `seed=${seed}`).toBeGreaterThan(1000);
+    // The same points loaded in bulk (as a replay does: codes staged in the memory the segment is
+    // then built in, the codes of the segment made when the grid was fitted copied after them,
+    // and all put in leaf order there) give the same answers as the tree built above.
+    const bulk = new ProjectionTree(leading, length);
+    points.forEach(({ point, radius }, i) => {
+      bulk.add(point, radius, true, i);
+      if (i === 1000) bulk.recompute((id) => points[id].point);
+    });
+    bulk.build();
+    let near = 0;
+    for (let q = 0; q < 60; q++) {
+      // Near a stored point, so that its codes decide.
+      const fine = Float64Array.from(fines[Math.floor(random() * fines.length)], (v) => v + 0.1 * gaussian(random));
+      const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
+      const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
+      const radius = [0, 0.5, 2][q % 3];
+      const expected = bruteForce(points, query, lead, radius);
+      const found = bulk.candidates(query, radius).sort((a, b) => a - b);
+      expect(expected.filter((id) => !found.includes(id)), `seed=${seed} bulk q=${q}: missed`).toEqual([]);
+      expect(found, `seed=${seed} bulk q=${q}`).toEqual(tree.candidates(query, radius).sort((a, b) => a - b));
+      near += expected.length;
+    }
+    expect(near, `seed=${seed}`).toBeGreaterThan(60);
   });
 
   const [leading, length] = [8, 40];

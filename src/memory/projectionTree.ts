@@ -52,6 +52,8 @@ const SCALE = Math.fround(1 + 1e-4);
 const LARGEST_FLOAT32_REACH = 1e15;
 
 const WASM_PAGE_BYTES = 65_536;
+/** The largest memory a segment may have (wasm32; the kernel's import allows it). */
+const WASM_MAX_PAGES = 65_536;
 const searchModule = compileKernel(REGION_SEARCH_WASM_BASE64);
 
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
@@ -219,15 +221,21 @@ class Segment implements PointSet {
   /** This thread's search (scratch 0). */
   private readonly searcher: SegmentSearcher;
 
-  /** Builds segment number `serial` of its tree over every point of `sources` (W codes per point). */
+  /** Builds segment number `serial` of its tree over every point of `given` (W codes per point). */
   constructor(
     private readonly leadDims: number,
     private readonly W: number,
-    sources: readonly PointSet[],
+    given: readonly PointSet[],
     serial: number,
   ) {
-    const count = sources.reduce((n, s) => n + s.count, 0);
+    const count = given.reduce((n, s) => n + s.count, 0);
     this.count = count;
+    // A bulk load's buffer (the last set) already holds its codes at the start of a memory: the
+    // segment is laid out in that memory, the codes of the other sets after them, and all of
+    // them are put in leaf order in place.
+    const last = given[given.length - 1];
+    const staged = last instanceof PointBuffer ? last.takeCodeMemory() : null;
+    const sources = staged ? [last, ...given.slice(0, -1)] : given;
     // Gather, then permute into leaf order while building.
     const lead = new Float32Array(count * leadDims);
     const radii = new Float32Array(count);
@@ -265,17 +273,23 @@ class Segment implements PointSet {
       q: layout.take(4 * leadDims + 2 * this.W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
     });
     const nodeBytes = 16 + 8 * leadDims;
+    const codesAt = staged ? layout.take(count * this.W) : -1; // 0: where the buffer put them
     const offsets: SegmentShape['offsets'] = {
       nodes: layout.take(nodeBytes * nodes),
       lead: layout.take(4 * groups * GROUP * leadDims),
-      codes: layout.take(count * this.W),
+      codes: staged ? codesAt : layout.take(count * this.W),
       errors: layout.take(4 * count),
       radii: layout.take(4 * groups * GROUP),
       ids: layout.take(4 * count),
       scratch: [scratch(), scratch()],
     };
     const pages = Math.max(1, Math.ceil(layout.bytes / WASM_PAGE_BYTES));
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    let memory: WebAssembly.Memory;
+    if (staged) {
+      memory = staged;
+      const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
+      if (pages > have) memory.grow(pages - have);
+    } else memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const buffer = memory.buffer;
     // Node records (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4.
     const nodeFloats = new Float32Array(buffer, offsets.nodes, (nodeBytes / 4) * nodes);
@@ -298,13 +312,21 @@ class Segment implements PointSet {
     this.codeErrors = new Float32Array(buffer, offsets.errors, count);
     this.radii = new Float32Array(buffer, offsets.radii, groups * GROUP);
     this.ids = new Int32Array(buffer, offsets.ids, count);
+    if (staged) {
+      let row = last.count;
+      for (const s of sources.slice(1)) {
+        this.codes.set(s.codes.subarray(0, s.count * this.W), row * this.W);
+        row += s.count;
+      }
+      permuteInPlace(this.codes, this.W, order);
+    }
     for (let j = 0; j < count; j++) {
       const i = order[j];
       const s = sources[source[i]];
       const at = sourceIndex[i];
       const group = (j - (j % GROUP)) * leadDims + (j % GROUP);
       for (let k = 0; k < leadDims; k++) this.lead[group + k * GROUP] = lead[i * leadDims + k];
-      this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
+      if (!staged) this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
       this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
       this.radii[j] = radii[i];
       this.ids[j] = s.ids[at];
@@ -364,6 +386,29 @@ class Segment implements PointSet {
   }
 }
 
+/** Rows of `width` values: row j becomes the old row order[j] (order a permutation), in place, cycle by cycle. */
+function permuteInPlace(rows: Int8Array, width: number, order: Int32Array): void {
+  const placed = new Uint8Array(order.length);
+  const first = new Int8Array(width);
+  for (let start = 0; start < order.length; start++) {
+    if (placed[start]) continue;
+    placed[start] = 1;
+    if (order[start] === start) continue;
+    first.set(rows.subarray(start * width, (start + 1) * width));
+    let j = start;
+    for (;;) {
+      const from = order[j];
+      if (from === start) {
+        rows.set(first, j * width);
+        break;
+      }
+      rows.copyWithin(j * width, from * width, (from + 1) * width);
+      placed[from] = 1;
+      j = from;
+    }
+  }
+}
+
 /** Quickselect on order[left..right]: order[k] gets the k-th smallest lead[.][dim], smaller ones before it. */
 function select(order: Int32Array, left: number, right: number, k: number, lead: Float32Array, dims: number, dim: number): void {
   while (right > left) {
@@ -387,7 +432,12 @@ function select(order: Int32Array, left: number, right: number, k: number, lead:
   }
 }
 
-/** Unsealed points: scanned linearly. */
+/**
+ * Unsealed points: scanned linearly. A bulk load's buffer keeps its codes at the start of a
+ * shared WebAssembly memory that grows in place, and its segment is built in that memory
+ * (Segment): the codes, 400 bytes a point at d = 784, are then written once, where a buffer that
+ * doubles copies them into new memory as it grows and the segment copies them again.
+ */
 class PointBuffer implements PointSet {
   count = 0;
   lead: Float32Array;
@@ -396,14 +446,19 @@ class PointBuffer implements PointSet {
   radii: Float64Array;
   ids: Int32Array;
   maxPointNorm = 0;
+  private codeMemory: WebAssembly.Memory | null = null;
 
   constructor(
     private readonly leadDims: number,
     private readonly W: number,
     capacity: number,
+    staged = false,
   ) {
     this.lead = new Float32Array(capacity * leadDims);
-    this.codes = new Int8Array(capacity * W);
+    if (staged) {
+      this.codeMemory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil((capacity * W) / WASM_PAGE_BYTES)), maximum: WASM_MAX_PAGES, shared: true });
+      this.codes = new Int8Array(this.codeMemory.buffer);
+    } else this.codes = new Int8Array(capacity * W);
     this.codeErrors = new Float64Array(capacity);
     this.radii = new Float64Array(capacity);
     this.ids = new Int32Array(capacity);
@@ -413,12 +468,24 @@ class PointBuffer implements PointSet {
     return this.radii.length;
   }
 
+  get staged(): boolean {
+    return this.codeMemory !== null;
+  }
+
+  /** The memory holding the codes of a staged buffer, handed over once (to its segment); null otherwise. */
+  takeCodeMemory(): WebAssembly.Memory | null {
+    const memory = this.codeMemory;
+    this.codeMemory = null;
+    return memory;
+  }
+
   leadAt(j: number, k: number): number {
     return this.lead[j * this.leadDims + k];
   }
 
   push(point: TreePoint, leading: number, radius: number, id: number): void {
     if (this.count === this.capacity) this.grow();
+    if (this.codeMemory && (this.count + 1) * this.W > this.codes.length) this.growCodeMemory();
     const j = this.count++;
     for (let k = 0; k < leading; k++) this.lead[j * this.leadDims + k] = point.lead[k];
     if (point.codes) this.codes.set(point.codes.subarray(0, this.W), j * this.W);
@@ -455,14 +522,23 @@ class PointBuffer implements PointSet {
     }
   }
 
+  /** By an eighth at least (pages never written stay free; the memory's size is what bytesUsed() reports). */
+  private growCodeMemory(): void {
+    const memory = this.codeMemory!;
+    memory.grow(Math.max(16, Math.ceil(memory.buffer.byteLength / WASM_PAGE_BYTES / 8)));
+    this.codes = new Int8Array(memory.buffer);
+  }
+
   private grow(): void {
     const capacity = this.capacity * 2;
     const lead = new Float32Array(capacity * this.leadDims);
     lead.set(this.lead);
     this.lead = lead;
-    const codes = new Int8Array(capacity * this.W);
-    codes.set(this.codes);
-    this.codes = codes;
+    if (!this.codeMemory) {
+      const codes = new Int8Array(capacity * this.W);
+      codes.set(this.codes);
+      this.codes = codes;
+    }
     const codeErrors = new Float64Array(capacity);
     codeErrors.set(this.codeErrors);
     this.codeErrors = codeErrors;
@@ -568,6 +644,7 @@ export class ProjectionTree {
 
   /** Adds a point that searches return as `id`; `bulk` defers sealing to build(). */
   add(point: TreePoint, radius: number, bulk: boolean, id: number): void {
+    if (bulk && this.buffer.count === 0 && !this.buffer.staged) this.buffer = new PointBuffer(this.leadDims, this.W, 64, true);
     this.size++;
     this.buffer.push(point, this.leading, radius, id);
     if (!bulk && this.buffer.count >= BUFFER_MAX) this.seal();
