@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { codeWidth, encodePoint, type CodeGrid } from '../src/memory/codeGrid.js';
 import { quantizeInput } from '../src/memory/inputSketches.js';
+import { leadingKernel } from '../src/memory/leadingKernel.js';
+import { embeddingLength, leadingCoordinates, leadingCount, makeProjection, withRotation } from '../src/memory/projection.js';
 import { ProjectionTree, TreeQuery, float32AtLeast, type TreePoint } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
@@ -272,5 +274,44 @@ describe('code grid', () => {
     expect(encodePoint(g, broken, 0, new Int8Array(g.width), 0)).toBe(Infinity);
     broken[3] = -Infinity;
     expect(encodeQuery(g, broken, 0, new Int16Array(g.width))).toBe(Infinity);
+  });
+});
+
+describe('leading coordinates (wasm/leading.wat)', () => {
+  it('are the dot products of the rotation rows with the point, for any number of rows and even widths', () => {
+    const seed = 303;
+    const random = rng(seed);
+    const check = (rows: Float64Array, count: number, width: number, point: Float64Array | Float32Array, out: Float64Array, offset: number, label: string) => {
+      for (let r = 0; r < count; r++) {
+        let exact = 0;
+        let scale = 0;
+        for (let k = 0; k < width; k++) {
+          exact += rows[r * width + k] * point[k];
+          scale += Math.abs(rows[r * width + k] * point[k]);
+        }
+        expect(Math.abs(out[offset + r] - exact), `seed=${seed} ${label} row ${r}`).toBeLessThanOrEqual(1e-15 * scale * width);
+      }
+    };
+    for (const width of [2, 8, 98, 384]) {
+      for (const count of [1, 3, 4, 7, 16]) {
+        const rows = Float64Array.from({ length: count * width }, () => gaussian(random));
+        // Two points on the same rows (kept in the kernel), in either precision, at an offset.
+        const values = Array.from({ length: width + 5 }, () => 100 * gaussian(random));
+        for (const point of [Float64Array.from(values), Float32Array.from(values)]) {
+          const out = new Float64Array(count + 3);
+          leadingKernel().leading(rows, count, width, point, out, 3);
+          check(rows, count, width, point, out, 3, `width ${width} count ${count} ${point.constructor.name}`);
+        }
+      }
+    }
+    // Through the projection of a 28x28 image, in place after the embedding as the index does.
+    const base = makeProjection(784);
+    const width = embeddingLength(base);
+    const projection = withRotation(base, Float64Array.from({ length: 16 * width }, () => gaussian(random)));
+    const point = Float64Array.from({ length: width + 16 }, () => gaussian(random));
+    const before = Float64Array.from(point);
+    leadingCoordinates(projection, point, point, width);
+    check(projection.rotation!, leadingCount(projection), width, before, point, width, 'projection');
+    expect(() => leadingKernel().leading(new Float64Array(9), 1, 9, point, point, 0)).toThrow(/bad rotation/);
   });
 });

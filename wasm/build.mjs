@@ -10,6 +10,7 @@ const KERNELS = [
   { source: 'regionSearch.wat', target: '../src/memory/regionSearchWasm.ts', name: 'REGION_SEARCH_WASM_BASE64' },
   { source: 'sketchBound.wat', target: '../src/memory/sketchBoundWasm.ts', name: 'SKETCH_BOUND_WASM_BASE64' },
   { source: 'quantize.wat', target: '../src/memory/quantizeWasm.ts', name: 'QUANTIZE_WASM_BASE64' },
+  { source: 'leading.wat', target: '../src/memory/leadingWasm.ts', name: 'LEADING_WASM_BASE64' },
 ];
 
 /** Features the kernels use: SIMD, and shared memories (the region search's helper thread). */

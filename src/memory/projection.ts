@@ -26,6 +26,7 @@
 // the leading coordinates. The coarse numbers are computed from the fine ones.
 // Point layout: [coarse: dims block coordinates | dims deviation norms | LEADING coordinates |
 // fine: fineDims block coordinates | fineDims deviation norms].
+import { leadingKernel } from './leadingKernel.js';
 
 export interface BlockProjection {
   readonly inputLength: number;
@@ -151,35 +152,8 @@ export function leadingCoordinates(p: BlockProjection, point: Float64Array | Flo
     for (let r = 0; r < lead; r++) out[offset + r] = point[r];
     return;
   }
-  let r = 0;
-  // Four rows per pass over the point (this runs for every record of a replay).
-  for (; r + 4 <= lead; r += 4) {
-    const a = r * width;
-    const b = a + width;
-    const c = b + width;
-    const d = c + width;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let k = 0; k < width; k++) {
-      const v = point[k];
-      s0 += rotation[a + k] * v;
-      s1 += rotation[b + k] * v;
-      s2 += rotation[c + k] * v;
-      s3 += rotation[d + k] * v;
-    }
-    out[offset + r] = s0;
-    out[offset + r + 1] = s1;
-    out[offset + r + 2] = s2;
-    out[offset + r + 3] = s3;
-  }
-  for (; r < lead; r++) {
-    let s = 0;
-    const row = r * width;
-    for (let k = 0; k < width; k++) s += rotation[row + k] * point[k];
-    out[offset + r] = s;
-  }
+  // In WebAssembly SIMD: this runs for every record of a replay.
+  leadingKernel().leading(rotation, lead, width, point, out, offset);
 }
 
 /** Where a point's fine embedding starts. */
