@@ -262,6 +262,8 @@ class Segment implements PointSet {
       from: new Int32Array(maxNodes),
       to: new Int32Array(maxNodes),
     };
+    // The build moves the rows of lead and radii with order (row j is then point order[j]), so
+    // that it reads them in sequence.
     const order = new Int32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
     if (count > 0) this.buildNode(table, order, 0, count, lead, radii);
@@ -325,10 +327,10 @@ class Segment implements PointSet {
       const s = sources[source[i]];
       const at = sourceIndex[i];
       const group = (j - (j % GROUP)) * leadDims + (j % GROUP);
-      for (let k = 0; k < leadDims; k++) this.lead[group + k * GROUP] = lead[i * leadDims + k];
+      for (let k = 0; k < leadDims; k++) this.lead[group + k * GROUP] = lead[j * leadDims + k];
       if (!staged) this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
       this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
-      this.radii[j] = radii[i];
+      this.radii[j] = radii[j];
       this.ids[j] = s.ids[at];
     }
     this.maxPointNorm = norm;
@@ -354,13 +356,13 @@ class Segment implements PointSet {
       table.hi[base + k] = -Infinity;
     }
     for (let j = from; j < to; j++) {
-      const p = order[j] * dims;
+      const p = j * dims;
       for (let k = 0; k < dims; k++) {
         const v = lead[p + k];
         if (v < table.lo[base + k]) table.lo[base + k] = v;
         if (v > table.hi[base + k]) table.hi[base + k] = v;
       }
-      const r = radii[order[j]];
+      const r = radii[j];
       if (r > maxRadius) maxRadius = r;
     }
     table.maxRadii[node] = maxRadius;
@@ -372,7 +374,7 @@ class Segment implements PointSet {
     if (to - from <= LEAF_MAX || !(table.hi[base + dim] > table.lo[base + dim])) return;
     // Split near the median, at a whole group, so that every leaf starts a group.
     const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
-    select(order, from, to - 1, mid, lead, dims, dim);
+    select(order, from, to - 1, mid, lead, radii, dims, dim);
     this.buildNode(table, order, from, mid, lead, radii);
     table.right[node] = this.nodes;
     this.buildNode(table, order, mid, to, lead, radii);
@@ -409,19 +411,20 @@ function permuteInPlace(rows: Int8Array, width: number, order: Int32Array): void
   }
 }
 
-/** Quickselect on order[left..right]: order[k] gets the k-th smallest lead[.][dim], smaller ones before it. */
-function select(order: Int32Array, left: number, right: number, k: number, lead: Float32Array, dims: number, dim: number): void {
+/**
+ * Quickselect on rows left..right of order, lead (dims each) and radii, moved together: row k
+ * gets the k-th smallest lead[.][dim], smaller ones before it.
+ */
+function select(order: Int32Array, left: number, right: number, k: number, lead: Float32Array, radii: Float32Array, dims: number, dim: number): void {
   while (right > left) {
-    const pivot = lead[order[(left + right) >> 1] * dims + dim];
+    const pivot = lead[((left + right) >> 1) * dims + dim];
     let i = left;
     let j = right;
     while (i <= j) {
-      while (lead[order[i] * dims + dim] < pivot) i++;
-      while (lead[order[j] * dims + dim] > pivot) j--;
+      while (lead[i * dims + dim] < pivot) i++;
+      while (lead[j * dims + dim] > pivot) j--;
       if (i <= j) {
-        const t = order[i];
-        order[i] = order[j];
-        order[j] = t;
+        swapRows(order, lead, radii, dims, i, j);
         i++;
         j--;
       }
@@ -429,6 +432,20 @@ function select(order: Int32Array, left: number, right: number, k: number, lead:
     if (k <= j) right = j;
     else if (k >= i) left = i;
     else return;
+  }
+}
+
+function swapRows(order: Int32Array, lead: Float32Array, radii: Float32Array, dims: number, i: number, j: number): void {
+  const t = order[i];
+  order[i] = order[j];
+  order[j] = t;
+  const r = radii[i];
+  radii[i] = radii[j];
+  radii[j] = r;
+  for (let a = i * dims, b = j * dims, end = a + dims; a < end; a++, b++) {
+    const v = lead[a];
+    lead[a] = lead[b];
+    lead[b] = v;
   }
 }
 
