@@ -218,6 +218,7 @@ class Segment implements PointSet {
   readonly shape: SegmentShape;
   private readonly lead: Float32Array;
   private nodes = 0;
+  private readonly usedBytes: number;
   /** This thread's search (scratch 0). */
   private readonly searcher: SegmentSearcher;
 
@@ -285,6 +286,7 @@ class Segment implements PointSet {
       ids: layout.take(4 * count),
       scratch: [scratch(), scratch()],
     };
+    this.usedBytes = layout.bytes;
     const pages = Math.max(1, Math.ceil(layout.bytes / WASM_PAGE_BYTES));
     let memory: WebAssembly.Memory;
     if (staged) {
@@ -342,8 +344,9 @@ class Segment implements PointSet {
     return this.lead[(j - (j % GROUP)) * this.leadDims + k * GROUP + (j % GROUP)];
   }
 
+  /** The bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched). */
   bytesUsed(): number {
-    return this.shape.memory.buffer.byteLength;
+    return this.usedBytes;
   }
 
   private buildNode(table: NodeTable, order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
