@@ -17,6 +17,7 @@ parentPort!.on('message', () => {
   acknowledged++;
   wakeUp?.();
 });
+
 function send(message: FromReader, transfer: ArrayBuffer[] = []): void {
   data.out.postMessage(message, transfer);
 }
