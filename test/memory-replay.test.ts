@@ -24,10 +24,10 @@ function logPath(): string {
   return join(dir, 'm', 'l2.log');
 }
 
-const open = (path: string, inWorker: boolean) =>
+const open = (path: string, inWorker: boolean, searchHelper = false) =>
   SequentialMemory.open({
     disk: new RealDisk(), path, model: 'm', norm: 'l2', maxGroup: 512, queueCapacity: 8192,
-    workerReplayMinBytes: inWorker ? 0 : Number.MAX_SAFE_INTEGER,
+    workerReplayMinBytes: inWorker ? 0 : Number.MAX_SAFE_INTEGER, searchHelper,
   });
 
 /** Decides `count` proposals of a clustered stream at d = 49 (past the index's rotation at 4096 records). */
@@ -108,7 +108,9 @@ describe('replay in a worker thread', () => {
     }
     writeFileSync(path, Buffer.concat(frames));
     const sequential = await open(path, false);
-    const parallel = await open(path, true);
+    // With the search helper: it searches the segments built in the memories the replay staged.
+    const parallel = await open(path, true, true);
+    await parallel.searchHelperReady();
     expect(parallel.lastSeq).toBe(count);
     const probe = new StreamGenerator('random', 49, 'l2', seed + 1);
     for (let q = 0; q < 40; q++) {
@@ -123,6 +125,7 @@ describe('replay in a worker thread', () => {
       expect(await parallel.decide(proposal('m', 'l2', old.input, 0, 0.5)), `seed=${seed} record=${index}`)
         .toMatchObject({ action: 'repeat', seq: old.seq });
     }
+    expect(parallel.searchHelperCounts?.answered, `seed=${seed}`).toBeGreaterThan(0);
     await sequential.close();
     await parallel.close();
   });
