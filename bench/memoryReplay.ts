@@ -19,32 +19,33 @@ if (!dataDir) {
   process.exit(2);
 }
 
-/** This thread's minor page faults and CPU seconds (Linux /proc; null elsewhere). */
-function threadCounters(): { minorFaults: number; userS: number; systemS: number } | null {
+/** A thread's minor page faults and CPU seconds from its /proc stat file (Linux; null elsewhere). */
+function threadStat(path: string): { minorFaults: number; userS: number; systemS: number } | null {
   try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 10, 14 and 15 of proc(5), counted from the state (field 3); times in clock ticks of 1/100 s.
     return { minorFaults: Number(fields[7]), userS: Number(fields[11]) / 100, systemS: Number(fields[12]) / 100 };
   } catch {
-    return null;
+    return null; // not Linux, or a thread ended between the listing and the read
   }
 }
 
 /**
- * CPU seconds and minor page faults of every thread of this process seen so far, by thread id
- * (Linux /proc): sampled while the replay runs, since its worker threads end with it.
+ * CPU seconds and minor page faults of every thread of this process seen so far, by thread id:
+ * sampled while the replay runs, since its worker threads end with it.
  */
 const threads = new Map<number, { cpuS: number; minorFaults: number }>();
 function sampleThreads(): void {
+  let tids: string[] = [];
   try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      threads.set(Number(tid), { cpuS: (Number(fields[11]) + Number(fields[12])) / 100, minorFaults: Number(fields[7]) });
-    }
+    tids = readdirSync('/proc/self/task');
   } catch {
-    // not Linux, or a thread ended between the listing and the read
+    return;
+  }
+  for (const tid of tids) {
+    const stat = threadStat(`/proc/self/task/${tid}/stat`);
+    if (stat) threads.set(Number(tid), { cpuS: stat.userS + stat.systemS, minorFaults: stat.minorFaults });
   }
 }
 const sampler = setInterval(sampleThreads, 20);
@@ -61,7 +62,7 @@ gcObserver.observe({ entryTypes: ['gc'] });
 
 const before = process.memoryUsage().rss;
 const cpuBefore = process.cpuUsage();
-const threadBefore = threadCounters();
+const threadBefore = threadStat('/proc/thread-self/stat');
 const t0 = performance.now();
 const store = new MemoryStore({ dataDir, searchHelper: process.env.MEMORY_BENCH_HELPER !== '0' });
 const memory = await store.memory(model, norm as Norm);
@@ -69,7 +70,7 @@ const replayS = (performance.now() - t0) / 1000;
 clearInterval(sampler);
 sampleThreads();
 const cpu = process.cpuUsage(cpuBefore);
-const threadAfter = threadCounters();
+const threadAfter = threadStat('/proc/thread-self/stat');
 const records = memory.size;
 const rssGrowth = process.memoryUsage().rss - before;
 await new Promise((resolve) => setImmediate(resolve)); // the observer hears of the last pauses
