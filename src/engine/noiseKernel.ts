@@ -4,14 +4,13 @@
 import { LANES, type Xoshiro128 } from './random.js';
 import type { Norm } from './types.js';
 import { NOISE_WASM_BASE64 } from './noiseKernelWasm.js';
-import { compileKernel } from '../util/wasmKernel.js';
+import { WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 
 // Byte offsets of the kernel's memory layout (see wasm/noise.wat).
 const DENSITIES_OFFSET = 2560;
 const STATE_OFFSET = 5120;
 const TAIL_START_OFFSET = 5184;
 const DATA_OFFSET = 8192;
-const WASM_PAGE_BYTES = 65536;
 /** Values per kernel call: the chunk stays in L2 between the kernel's write and the copy out. */
 const CHUNK_VALUES = 1 << 16;
 

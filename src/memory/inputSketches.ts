@@ -22,7 +22,7 @@
 // A candidate is dropped only when its bound, less the rounding margins, reaches its reach.
 import { quantizeKernel } from './quantize.js';
 import { SKETCH_BOUND_WASM_BASE64 } from './sketchBoundWasm.js';
-import { compileKernel } from '../util/wasmKernel.js';
+import { WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import type { Norm } from './types.js';
 
 /** Sketches are allocated this many records at a time (3 MB at d = 784); a replay batch of this size becomes a chunk. */
@@ -40,7 +40,6 @@ const MAGNITUDE_ROUNDING = 1e-14;
 const QUERY_LEVELS = 32767;
 /** Bank memories stay at or below this many bytes (wasm32 allows 4 GiB; one allocation of 1 GiB is easy to get). */
 const MAX_BANK_BYTES = 2 ** 30;
-const PAGE_BYTES = 65536;
 /** Per-record table, this many float64 each: low, step, error, Q1, Q2 (together: one or two cache lines per candidate). */
 const META = 5;
 
@@ -106,8 +105,8 @@ class SketchBank {
     readonly stride: number,
     readonly capacity: number,
   ) {
-    const maximum = Math.ceil((recordsBase + capacity * stride) / PAGE_BYTES);
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(recordsBase / PAGE_BYTES), maximum, shared: true });
+    const maximum = Math.ceil((recordsBase + capacity * stride) / WASM_PAGE_BYTES);
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(recordsBase / WASM_PAGE_BYTES), maximum, shared: true });
     this.kernel = new WebAssembly.Instance(sketchModule, { env: { memory: this.memory } }).exports as unknown as SketchKernel;
     this.bytes = new Uint8Array(this.memory.buffer);
   }
@@ -115,8 +114,8 @@ class SketchBank {
   /** Makes room for the next chunk of records. */
   growChunk(): void {
     this.allocated = Math.min(this.capacity, this.allocated + RECORDS_PER_CHUNK);
-    const pages = Math.ceil((this.recordsBase + this.allocated * this.stride) / PAGE_BYTES);
-    this.memory.grow(pages - this.memory.buffer.byteLength / PAGE_BYTES);
+    const pages = Math.ceil((this.recordsBase + this.allocated * this.stride) / WASM_PAGE_BYTES);
+    this.memory.grow(pages - this.memory.buffer.byteLength / WASM_PAGE_BYTES);
     this.bytes = new Uint8Array(this.memory.buffer);
   }
 

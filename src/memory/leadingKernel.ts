@@ -1,17 +1,15 @@
 // The leading coordinates of wasm/leading.wat (projection.ts): a replay computes them for every
 // record on the memory's thread, where the JS loop took about 1.4 us a record. One kernel per
 // thread, made on first use; it keeps the rows of the last rotation it was given.
-import { compileKernel } from '../util/wasmKernel.js';
+import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import { LEADING_WASM_BASE64 } from './leadingWasm.js';
 
 interface LeadingExports {
   leading(rows: number, count: number, width: number, point: number, out: number): void;
 }
 
-const PAGE_BYTES = 65_536;
-
 class LeadingKernel {
-  private readonly memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536, shared: true });
+  private readonly memory = new WebAssembly.Memory({ initial: 1, maximum: WASM_MAX_PAGES, shared: true });
   private readonly exports: LeadingExports;
   /** The rotation whose rows are in the memory, at 0, and views of the point and the result after them. */
   private rows: Float64Array | null = null;
@@ -37,7 +35,7 @@ class LeadingKernel {
     const outAt = pointAt + 8 * width;
     const bytes = outAt + 8 * count;
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
     const buffer = this.memory.buffer;
     new Float64Array(buffer, 0, count * width).set(rows.subarray(0, count * width));
     this.rows = rows;

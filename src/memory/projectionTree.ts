@@ -16,7 +16,7 @@
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
 import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
-import { compileKernel } from '../util/wasmKernel.js';
+import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 
 const LEAF_MAX = 32;
 /** Points scanned linearly before they are sealed into a segment. */
@@ -51,9 +51,6 @@ const SCALE = Math.fround(1 + 1e-4);
 /** Beyond this the float32 bound could overflow: such a query takes every point of the segment. */
 const LARGEST_FLOAT32_REACH = 1e15;
 
-const WASM_PAGE_BYTES = 65_536;
-/** The largest memory a segment may have (wasm32; the kernel's import allows it). */
-const WASM_MAX_PAGES = 65_536;
 const searchModule = compileKernel(REGION_SEARCH_WASM_BASE64);
 
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */

@@ -2,7 +2,7 @@
 // the codes of a fine embedding on a grid (codeGrid.ts). A replay runs both for every record on
 // the projector thread, where they were its costliest steps in JS. One kernel per thread, made
 // on first use; its memory grows to the largest input seen.
-import { compileKernel } from '../util/wasmKernel.js';
+import { WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import { QUANTIZE_WASM_BASE64 } from './quantizeWasm.js';
 
 interface QuantizeExports {
@@ -10,7 +10,6 @@ interface QuantizeExports {
   encode(values: number, offsets: number, n: number, step: number, limit: number, wide: number, codes: number, out: number): void;
 }
 
-const PAGE_BYTES = 65_536;
 /** Results (float64) at 0, the arguments after them. */
 const OUT = 0;
 const ARGUMENTS = 64;
@@ -83,7 +82,7 @@ class QuantizeKernel {
   private room(bytes: number): void {
     const have = this.memory.buffer.byteLength;
     if (bytes > have) {
-      this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      this.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
       this.offsets = null;
     }
   }

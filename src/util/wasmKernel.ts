@@ -8,6 +8,11 @@
 // how calls enter WebAssembly.
 import { setFlagsFromString } from 'node:v8';
 
+/** A WebAssembly page, the unit in which memories are sized and grown. */
+export const WASM_PAGE_BYTES = 65_536;
+/** The most pages a wasm32 memory may have (4 GiB). */
+export const WASM_MAX_PAGES = 65_536;
+
 export function compileKernel(base64: string): WebAssembly.Module {
   setFlagsFromString('--no-wasm-generic-wrapper');
   return new WebAssembly.Module(Buffer.from(base64, 'base64'));
