@@ -14,13 +14,11 @@ import { spawnModuleWorker } from '../util/moduleWorker.js';
 import type { SegmentQuery, SegmentShape } from './projectionTree.js';
 import {
   DONE, GENERATION, GENERATION_MAX, PENDING, REGISTERED, SIGNAL, STOLEN, STOP, SharedSearchState, TAKE, TAKE_FRONT, TASKS_MAX, backOf,
-  frontOf, radiusBits, statusWord, takeWord, type SegmentsMessage,
+  frontOf, radiusBits, spinWhile, statusWord, takeWord, type SegmentsMessage,
 } from './searchHelperProtocol.js';
 
 /** How long the memory's thread waits for a task the helper holds before searching it itself. */
 const STEAL_AFTER_MS = 0.3;
-/** Loads of a status word between two reads of the clock while waiting for the helper. */
-const CLOCK_EVERY = 256;
 
 export class SearchHelper {
   private readonly state: SharedSearchState;
@@ -136,15 +134,9 @@ export class SearchHelper {
   collect(task: number): Int32Array | null {
     const { status } = this.state;
     const pending = statusWord(this.generation, PENDING);
-    // Spin, not Atomics.wait: a thread that sleeps here is woken milliseconds late at times on a
-    // virtual machine whose core halts. The clock is read once per CLOCK_EVERY loads (each read
-    // allocates).
-    if (Atomics.load(status, task) === pending) {
-      const until = performance.now() + STEAL_AFTER_MS;
-      for (let loads = 1; Atomics.load(status, task) === pending; loads++) {
-        if (loads % CLOCK_EVERY === 0 && performance.now() >= until) break;
-      }
-    }
+    // Spin, not Atomics.wait: a thread asleep here was at times woken milliseconds late on a
+    // virtual machine whose core had halted.
+    spinWhile(status, task, pending, STEAL_AFTER_MS);
     const word = Atomics.compareExchange(status, task, pending, statusWord(this.generation, STOLEN));
     if (word !== statusWord(this.generation, DONE)) {
       this.takenBack++; // stolen now, or OVERFLOW

@@ -143,6 +143,22 @@ export class SharedSearchState implements SegmentQuery {
   }
 }
 
+/** Loads of a shared word between two reads of the clock while spinning. */
+const SPIN_CLOCK_EVERY = 256;
+
+/**
+ * Spins while `words[index]` holds `value`, for at most `ms`. The clock is read once per
+ * SPIN_CLOCK_EVERY loads: every read of performance.now() allocates a number, and a thread
+ * spinning on it collects garbage every few milliseconds.
+ */
+export function spinWhile(words: Int32Array, index: number, value: number, ms: number): void {
+  if (Atomics.load(words, index) !== value) return;
+  const until = performance.now() + ms;
+  for (let loads = 1; Atomics.load(words, index) === value; loads++) {
+    if (loads % SPIN_CLOCK_EVERY === 0 && performance.now() >= until) return;
+  }
+}
+
 const bits = new Int32Array(1);
 const bitsAsFloat = new Float32Array(bits.buffer);
 

@@ -8,7 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { SegmentSearcher } from './projectionTree.js';
 import {
   DONE, GENERATION, OVERFLOW, PENDING, REGISTERED, RESULTS_MAX, SIGNAL, STOP, SharedSearchState, TAKE, TAKE_BACK, TASKS_MAX, backOf, frontOf,
-  radiusFromBits, statusWord,
+  radiusFromBits, spinWhile, statusWord,
   type SearchHelperBuffers, type SegmentsMessage,
 } from './searchHelperProtocol.js';
 
@@ -18,8 +18,6 @@ import {
  * decisions, when the memory's thread needs the cores (a longer watch raised the p99).
  */
 const WATCH_MS = 0.05;
-/** Loads of the signal word between two reads of the clock while watching (each load takes nanoseconds). */
-const WATCH_CLOCK_EVERY = 256;
 
 const { buffers, port } = workerData as { buffers: SearchHelperBuffers; port: MessagePort };
 const state = new SharedSearchState(buffers);
@@ -104,13 +102,7 @@ parentPort!.postMessage('ready');
 for (;;) {
   // A decision makes two or three searches in a row: waking from Atomics.wait takes tens of
   // microseconds, so the helper watches for the next one a little while before it sleeps.
-  // Every read of a clock allocates a number on this thread's heap: read it once per
-  // WATCH_CLOCK_EVERY loads, or the watch alone makes this thread collect every few decisions,
-  // on the cores the memory's thread needs.
-  const watchUntil = performance.now() + WATCH_MS;
-  for (let loads = 1; Atomics.load(control, SIGNAL) === seen; loads++) {
-    if (loads % WATCH_CLOCK_EVERY === 0 && performance.now() >= watchUntil) break;
-  }
+  spinWhile(control, SIGNAL, seen, WATCH_MS);
   Atomics.wait(control, SIGNAL, seen);
   const signal = Atomics.load(control, SIGNAL);
   if (signal === STOP) break;
