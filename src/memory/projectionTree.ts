@@ -37,6 +37,8 @@ const MERGE_RATIO = 8;
 const SEGMENTS_MAX = 32;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
+/** The buffer's scan checks a point's partial sum of code gaps every this many codes (the kernel checks segments' every 32 too). */
+const CODE_CHECK_EVERY = 32;
 /** Leaves start at multiples of this many points: the kernel tests a group of 4 per instruction. */
 const GROUP = 4;
 /** Coordinate of the padding lanes of a partial group: its squared gap overflows to +Infinity. */
@@ -528,12 +530,18 @@ class PointBuffer implements PointSet {
       // The codes: an exact integer sum; step * sqrt(sum) - errors bounds the distance.
       const codeLimit = (b + codeErrors[j] + query.codeError) * (1 + 1e-12);
       if (codeLimit < Infinity) {
+        // The sum only grows: checked every CODE_CHECK_EVERY codes, it rules most points out
+        // early, with the same outcome as the whole sum (which is the last check).
         let squares = 0;
-        for (let k = 0; k < W; k++) {
-          const gap = qCodes[k] - codes[j * W + k];
-          squares += gap * gap;
+        let ruledOut = false;
+        for (let from = 0; from < W && !ruledOut; from += CODE_CHECK_EVERY) {
+          for (let k = from, end = Math.min(W, from + CODE_CHECK_EVERY); k < end; k++) {
+            const gap = qCodes[k] - codes[j * W + k];
+            squares += gap * gap;
+          }
+          ruledOut = Math.sqrt(squares) * query.step >= codeLimit;
         }
-        if (Math.sqrt(squares) * query.step >= codeLimit) continue;
+        if (ruledOut) continue;
       }
       out.push(ids[j]);
     }
