@@ -7,7 +7,9 @@
 // The data directory must be a copy (not a link) of one memory's data directory, e.g. one kept by
 // MEMORY_BENCH_KEEP=1 bench/memory.ts, holding one log (model "fashion", norm l2); a checkout is
 // e.g. `git worktree add /tmp/base <commit>` with node_modules linked.
-// MEMORY_ALTERNATE_ROUNDS (4), MEMORY_ALTERNATE_QUERIES (2000).
+// MEMORY_ALTERNATE_ROUNDS (4), MEMORY_ALTERNATE_QUERIES (2000). MEMORY_ALTERNATE_FILL (0): untimed
+// decisions (stream seed 99) before the timed ones, so that the trees' buffers hold points, as in a
+// memory filled through decide() (a replayed one holds none).
 // Why not bench/memoryCompare.ts: in one process the two versions' threads share the cores, V8's
 // worker threads and the garbage collector, and each version's helper disturbs the other's
 // decisions; and it decides back to back, where the helper never sleeps between decisions.
@@ -31,7 +33,7 @@ interface RunResult {
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 
 /** One run, in this process: `checkout`'s memory on `dataDir`, `queries` timed decisions. */
-async function run(checkout: string, dataDir: string, seed: number, queries: number): Promise<RunResult> {
+async function run(checkout: string, dataDir: string, seed: number, queries: number, fill: number): Promise<RunResult> {
   const { MemoryStore } = await import(pathToFileURL(resolve(checkout, 'src/memory/memoryStore.ts')).href);
   const { loadOrBuildPool, poolOptionsFromEnv } = await import('./certifiedRadii.js');
   const { FashionStream } = await import('./memoryStream.js');
@@ -45,7 +47,13 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
   const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: true, observer });
   const memory = await store.memory('fashion', 'l2');
   await memory.searchHelperReady();
-  const stream = new FashionStream(seed, (await loadOrBuildPool(poolOptionsFromEnv())).pool);
+  const { pool } = await loadOrBuildPool(poolOptionsFromEnv());
+  const filler = new FashionStream(99, pool);
+  for (let i = 0; i < fill; i++) {
+    const { input, answer, radius } = filler.next();
+    await memory.decide(proposal('fashion', 'l2', input, answer, radius));
+  }
+  const stream = new FashionStream(seed, pool);
   const items = Array.from({ length: WARMUP + queries }, () => stream.next());
   const times: number[] = [];
   const before = memory.searchHelperCounts;
@@ -68,8 +76,8 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
 
 const args = process.argv.slice(2);
 if (args[0] === '--run') {
-  const [, checkout, dataDir, seed, queries] = args;
-  console.log(JSON.stringify(await run(checkout, dataDir, Number(seed), Number(queries))));
+  const [, checkout, dataDir, seed, queries, fill] = args;
+  console.log(JSON.stringify(await run(checkout, dataDir, Number(seed), Number(queries), Number(fill))));
   process.exit(0);
 }
 
@@ -80,6 +88,7 @@ if (!dataDir) {
 }
 const ROUNDS = Number(process.env.MEMORY_ALTERNATE_ROUNDS ?? 4);
 const QUERIES = Number(process.env.MEMORY_ALTERNATE_QUERIES ?? 2000);
+const FILL = Number(process.env.MEMORY_ALTERNATE_FILL ?? 0);
 const log = join(dataDir, 'fashion', 'l2.log');
 const length = statSync(log).size;
 const results: Record<string, RunResult[]> = { A: [], B: [] };
@@ -89,7 +98,7 @@ try {
       const started = performance.now();
       const child = spawnSync(
         process.execPath,
-        [...process.execArgv, fileURLToPath(import.meta.url), '--run', side === 'A' ? rootA : rootB, dataDir, String(6 + round), String(QUERIES)],
+        [...process.execArgv, fileURLToPath(import.meta.url), '--run', side === 'A' ? rootA : rootB, dataDir, String(6 + round), String(QUERIES), String(FILL)],
         { encoding: 'utf8' },
       );
       truncateSync(log, length);
@@ -107,6 +116,7 @@ const pairs = results.A.map((a, i) => [a, results.B[i]] as const);
 console.log(JSON.stringify({
   rounds: ROUNDS,
   queries: QUERIES,
+  fill: FILL,
   meanP50Ms: { A: mean(results.A.map((r) => r.p50Ms)), B: mean(results.B.map((r) => r.p50Ms)) },
   meanP99Ms: { A: mean(results.A.map((r) => r.p99Ms)), B: mean(results.B.map((r) => r.p99Ms)) },
   // Rounds in which B's p99 was lower than A's.
