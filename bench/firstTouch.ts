@@ -6,18 +6,18 @@
 // Side by side in one run: the first pass over a new WebAssembly memory of that size (as the
 // sketches of a replay are copied into theirs), then a second pass over the same bytes.
 import { performance } from 'node:perf_hooks';
+import { WASM_PAGE_BYTES } from '../src/util/wasmKernel.js';
 
 const megabytes = Number(process.argv[2] ?? 784);
 if (!(Number.isInteger(megabytes) && megabytes >= 1 && megabytes <= 3000)) {
   console.error('usage: firstTouch [megabytes, 1 to 3000]');
   process.exit(2);
 }
-const PAGE_BYTES = 65_536;
 const CHUNK_BYTES = 4096 * 784; // one replay batch of sketches at d = 784
 const chunks = Math.ceil((megabytes * 2 ** 20) / CHUNK_BYTES);
 const source = new Uint8Array(CHUNK_BYTES).map((_, i) => i * 31);
 // Allocated at its full size (reserved, not yet touched): the passes time only the writes.
-const bytes = new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((chunks * CHUNK_BYTES) / PAGE_BYTES) }).buffer);
+const bytes = new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((chunks * CHUNK_BYTES) / WASM_PAGE_BYTES) }).buffer);
 
 /** Copies `source` into every chunk; returns milliseconds. */
 function pass(): number {
