@@ -275,11 +275,11 @@ class Segment implements PointSet {
       q: layout.take(4 * leadDims + 2 * this.W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
     });
     const nodeBytes = 16 + 8 * leadDims;
-    const codesAt = staged ? layout.take(count * this.W) : -1; // 0: where the buffer put them
     const offsets: SegmentShape['offsets'] = {
+      // First, at 0: where a bulk load's buffer already put them.
+      codes: layout.take(count * this.W),
       nodes: layout.take(nodeBytes * nodes),
       lead: layout.take(4 * groups * GROUP * leadDims),
-      codes: staged ? codesAt : layout.take(count * this.W),
       errors: layout.take(4 * count),
       radii: layout.take(4 * groups * GROUP),
       ids: layout.take(4 * count),
