@@ -20,7 +20,7 @@ describe('search helper thread', () => {
     const trees = [0, 1, 2].map((id) => new ProjectionTree(leading, length, (shapes) => helper.register(id, shapes)));
     const query = new TreeQuery(leading, length);
     const newQuery = () => query.set(Float64Array.from({ length: leading }, () => gaussian(random)), 3, null);
-    // Sealed segments (a buffer seals at 128 points) and a few unsealed points in each tree.
+    // Sealed segments (an open segment seals at 128 points) and a few points in each open one.
     for (const [t, tree] of trees.entries()) {
       for (let i = 0; i < 300 + 50 * t; i++) {
         const lead = Float64Array.from({ length: leading }, () => gaussian(random));
@@ -42,7 +42,7 @@ describe('search helper thread', () => {
         const ids = helper.collect(t);
         expect(ids, `seed=${seed} search=${search} tree=${t}: not answered`).not.toBeNull();
         const expected: number[] = [];
-        if (t < 2) trees[t].searchSegments(query, radius, expected);
+        if (t < 2) trees[t].candidates(query, radius, expected);
         expect([...ids!].sort((a, b) => a - b), `seed=${seed} search=${search} tree=${t}`).toEqual(expected.sort((a, b) => a - b));
       }
     }

@@ -10,7 +10,7 @@
 // leaf points stored contiguously in groups of four;
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
 // leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
-// to a small buffer that is scanned in JS; a full buffer becomes a segment, and a segment merges
+// to the tree's open segment (one leaf); a full one becomes a segment, and a segment merges
 // into the one before it once it holds at least 1/MERGE_RATIO as many points (the logarithmic
 // method), so each point is rebuilt O(log n) times and a query visits O(log n) segments.
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
@@ -19,7 +19,7 @@ import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 
 const LEAF_MAX = 32;
-/** Points scanned linearly before they are sealed into a segment. */
+/** Points a tree's open segment holds before they are sealed into a segment of their own. */
 const BUFFER_MAX = 128;
 /**
  * A segment merges into the one before it once it holds at least 1/MERGE_RATIO as many points.
@@ -37,10 +37,10 @@ const MERGE_RATIO = 8;
 const SEGMENTS_MAX = 32;
 /** Search stack: one pending sibling per level; splits halve the points, so 128 levels cannot happen. */
 const STACK_DEPTH = 128;
-/** The buffer's scan checks a point's partial sum of code gaps every this many codes (the kernel checks segments' every 32 too). */
-const CODE_CHECK_EVERY = 32;
 /** Leaves start at multiples of this many points: the kernel tests a group of 4 per instruction. */
 const GROUP = 4;
+/** The serial of a tree's open segment (sealed ones count from 0). */
+const OPEN_SERIAL = -1;
 /** Coordinate of the padding lanes of a partial group: its squared gap overflows to +Infinity. */
 const PADDING = 3e38;
 
@@ -71,8 +71,8 @@ interface Scratch {
 }
 
 /**
- * A sealed segment as a search needs it: a shared memory holding everything (byte offsets into
- * it) and its sizes. It is what the search helper (searchHelper.ts) receives; scratch 0 is the
+ * A segment as a search needs it: a shared memory holding everything (byte offsets into it)
+ * and its sizes. It is what the search helper (searchHelper.ts) receives; scratch 0 is the
  * memory's own thread's, scratch 1 the helper's, so both may search at once.
  */
 export interface SegmentShape {
@@ -81,10 +81,10 @@ export interface SegmentShape {
   memory: WebAssembly.Memory;
   leadDims: number;
   W: number;
-  count: number;
-  maxRadius: number;
-  maxPointNorm: number;
-  offsets: { nodes: number; lead: number; codes: number; errors: number; radii: number; ids: number; scratch: [Scratch, Scratch] };
+  /** Points its memory has room for: its count, or more for a tree's open segment, which fills up. */
+  capacity: number;
+  /** `live`: its count, largest radius and largest point norm (float64), kept in its memory, where an open segment's change as it fills. */
+  offsets: { live: number; nodes: number; lead: number; codes: number; errors: number; radii: number; ids: number; scratch: [Scratch, Scratch] };
 }
 
 /** The numbers of a query that a segment search reads (a TreeQuery, or the helper's shared copy of one). */
@@ -112,18 +112,21 @@ export class SegmentSearcher {
   readonly out: Int32Array;
   /** The id of each point (segment order). */
   readonly ids: Int32Array;
+  /** See SegmentShape.offsets.live. */
+  private readonly live: Float64Array;
 
   constructor(
     readonly shape: SegmentShape,
     thread: 0 | 1,
   ) {
-    const { memory, leadDims, W, count, offsets } = shape;
+    const { memory, leadDims, W, capacity, offsets } = shape;
     this.scratch = offsets.scratch[thread];
     this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
     this.queryLead = new Float32Array(memory.buffer, this.scratch.q, leadDims);
     this.queryCodes = new Int16Array(memory.buffer, this.scratch.q + 4 * leadDims, W);
-    this.out = new Int32Array(memory.buffer, this.scratch.out, Math.max(1, count));
-    this.ids = new Int32Array(memory.buffer, offsets.ids, count);
+    this.out = new Int32Array(memory.buffer, this.scratch.out, Math.max(1, capacity));
+    this.ids = new Int32Array(memory.buffer, offsets.ids, capacity);
+    this.live = new Float64Array(memory.buffer, offsets.live, 3);
   }
 
   /**
@@ -132,7 +135,8 @@ export class SegmentSearcher {
    * query's, twice the query's float32 rounding included (see ProjectionTree.candidates).
    */
   search(query: SegmentQuery, radius: number): number {
-    const { leadDims, W, count, maxRadius, maxPointNorm, offsets: o } = this.shape;
+    const { leadDims, W, offsets: o } = this.shape;
+    const [count, maxRadius, maxPointNorm] = this.live;
     if (count === 0) return 0;
     const slack = roundingSlack(maxPointNorm, query.norm) + 2 * query.rounding;
     const b = (radius + maxRadius) * SCALE + slack;
@@ -158,6 +162,42 @@ class Layout {
     this.bytes += Math.ceil(bytes / 16) * 16;
     return at;
   }
+}
+
+/** Where a segment of `count` points and `nodes` nodes keeps everything in its memory (bytes): codes first. */
+function segmentLayout(leadDims: number, W: number, count: number, nodes: number): { offsets: SegmentShape['offsets']; bytes: number } {
+  const layout = new Layout();
+  const groups = Math.ceil(count / GROUP);
+  const scratch = (): Scratch => ({
+    q: layout.take(4 * leadDims + 2 * W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
+  });
+  const offsets: SegmentShape['offsets'] = {
+    // First, at 0: where a bulk load's buffer already put them.
+    codes: layout.take(count * W),
+    live: layout.take(8 * 3),
+    nodes: layout.take(nodeBytes(leadDims) * nodes),
+    lead: layout.take(4 * groups * GROUP * leadDims),
+    errors: layout.take(4 * count),
+    radii: layout.take(4 * groups * GROUP),
+    ids: layout.take(4 * count),
+    scratch: [scratch(), scratch()],
+  };
+  return { offsets, bytes: layout.bytes };
+}
+
+/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4. */
+function nodeBytes(leadDims: number): number {
+  return 16 + 8 * leadDims;
+}
+
+/** Float index, within its node record, of the low of leading coordinate k (its high follows 4 later). */
+function boxSlot(k: number): number {
+  return 4 + 8 * (k >> 2) + (k & 3);
+}
+
+/** Float index of point j's leading coordinate k in a segment's lead (groups of GROUP points, dimension-major). */
+function leadSlot(j: number, k: number, leadDims: number): number {
+  return (j - (j % GROUP)) * leadDims + k * GROUP + (j % GROUP);
 }
 
 /** A point as a tree stores it. */
@@ -270,23 +310,9 @@ class Segment implements PointSet {
     // Everything a search reads lives in one shared memory, sized once (it never grows, so the
     // views below stay valid).
     const nodes = this.nodes;
-    const layout = new Layout();
-    const scratch = (): Scratch => ({
-      q: layout.take(4 * leadDims + 2 * this.W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
-    });
-    const nodeBytes = 16 + 8 * leadDims;
-    const offsets: SegmentShape['offsets'] = {
-      // First, at 0: where a bulk load's buffer already put them.
-      codes: layout.take(count * this.W),
-      nodes: layout.take(nodeBytes * nodes),
-      lead: layout.take(4 * groups * GROUP * leadDims),
-      errors: layout.take(4 * count),
-      radii: layout.take(4 * groups * GROUP),
-      ids: layout.take(4 * count),
-      scratch: [scratch(), scratch()],
-    };
-    this.usedBytes = layout.bytes;
-    const pages = Math.max(1, Math.ceil(layout.bytes / WASM_PAGE_BYTES));
+    const { offsets, bytes } = segmentLayout(leadDims, this.W, count, nodes);
+    this.usedBytes = bytes;
+    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
     let memory: WebAssembly.Memory;
     if (staged) {
       memory = staged;
@@ -294,19 +320,18 @@ class Segment implements PointSet {
       if (pages > have) memory.grow(pages - have);
     } else memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const buffer = memory.buffer;
-    // Node records (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4.
-    const nodeFloats = new Float32Array(buffer, offsets.nodes, (nodeBytes / 4) * nodes);
-    const nodeInts = new Int32Array(buffer, offsets.nodes, (nodeBytes / 4) * nodes);
+    const recordFloats = nodeBytes(leadDims) / 4;
+    const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
+    const nodeInts = new Int32Array(buffer, offsets.nodes, recordFloats * nodes);
     for (let node = 0; node < nodes; node++) {
-      const at = (nodeBytes / 4) * node;
+      const at = recordFloats * node;
       nodeFloats[at] = table.maxRadii[node];
       nodeInts[at + 1] = table.right[node];
       nodeInts[at + 2] = table.from[node];
       nodeInts[at + 3] = table.to[node];
       for (let k = 0; k < leadDims; k++) {
-        const block = at + 4 + 8 * (k >> 2) + (k & 3);
-        nodeFloats[block] = table.lo[node * leadDims + k];
-        nodeFloats[block + 4] = table.hi[node * leadDims + k];
+        nodeFloats[at + boxSlot(k)] = table.lo[node * leadDims + k];
+        nodeFloats[at + boxSlot(k) + 4] = table.hi[node * leadDims + k];
       }
     }
     this.lead = new Float32Array(buffer, offsets.lead, groups * GROUP * leadDims);
@@ -327,20 +352,20 @@ class Segment implements PointSet {
       const i = order[j];
       const s = sources[source[i]];
       const at = sourceIndex[i];
-      const group = (j - (j % GROUP)) * leadDims + (j % GROUP);
-      for (let k = 0; k < leadDims; k++) this.lead[group + k * GROUP] = lead[j * leadDims + k];
+      for (let k = 0; k < leadDims; k++) this.lead[leadSlot(j, k, leadDims)] = lead[j * leadDims + k];
       if (!staged) this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
       this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
       this.radii[j] = radii[j];
       this.ids[j] = s.ids[at];
     }
     this.maxPointNorm = norm;
-    this.shape = { serial, memory, leadDims, W: this.W, count, maxRadius: count > 0 ? table.maxRadii[0] : 0, maxPointNorm: norm, offsets };
+    new Float64Array(buffer, offsets.live, 3).set([count, count > 0 ? table.maxRadii[0] : 0, norm]);
+    this.shape = { serial, memory, leadDims, W: this.W, capacity: count, offsets };
     this.searcher = new SegmentSearcher(this.shape, 0);
   }
 
   leadAt(j: number, k: number): number {
-    return this.lead[(j - (j % GROUP)) * this.leadDims + k * GROUP + (j % GROUP)];
+    return this.lead[leadSlot(j, k, this.leadDims)];
   }
 
   /** The bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched). */
@@ -382,12 +407,16 @@ class Segment implements PointSet {
     this.buildNode(table, order, mid, to, lead, radii);
   }
 
-  /** Appends to `out` the ids of every point whose two lower bounds are below reach(radius, R) (see SegmentSearcher.search). */
   search(query: SegmentQuery, radius: number, out: number[]): void {
-    const found = this.searcher.search(query, radius);
-    const { out: indices, ids } = this.searcher;
-    for (let i = 0; i < found; i++) out.push(ids[indices[i]]);
+    searchInto(this.searcher, query, radius, out);
   }
+}
+
+/** Appends to `out` the ids of every point whose two lower bounds are below reach(radius, R) (see SegmentSearcher.search). */
+function searchInto(searcher: SegmentSearcher, query: SegmentQuery, radius: number, out: number[]): void {
+  const found = searcher.search(query, radius);
+  const { out: indices, ids } = searcher;
+  for (let i = 0; i < found; i++) out.push(ids[indices[i]]);
 }
 
 /** Rows of `width` values: row j becomes the old row order[j] (order a permutation), in place, cycle by cycle. */
@@ -452,10 +481,116 @@ function swapRows(order: Int32Array, lead: Float32Array, radii: Float32Array, di
 }
 
 /**
- * Unsealed points: scanned linearly. A bulk load's buffer keeps its codes at the start of a
- * shared WebAssembly memory that grows in place, and its segment is built in that memory
- * (Segment): the codes, 400 bytes a point at d = 784, are then written once, where a buffer that
- * doubles copies them into new memory as it grows and the segment copies them again.
+ * The unsealed points of an online tree: a segment of one leaf in a memory of its own, filled
+ * point by point and emptied when it is sealed. The kernel scans them as it scans any leaf, on
+ * either thread: the search helper takes a tree's open segment with its sealed ones (scanned in
+ * JS by the memory's thread alone, unsealed points took a quarter of a decision in a memory
+ * filled by decide()). A point may be added while the helper still searches a task taken back
+ * from it; that answer is dropped (searchHelper.ts), and its reads stay within the memory.
+ */
+class OpenSegment implements PointSet {
+  count = 0;
+  maxPointNorm = 0;
+  readonly codes: Int8Array;
+  readonly codeErrors: Float32Array;
+  readonly radii: Float32Array;
+  readonly ids: Int32Array;
+  readonly shape: SegmentShape;
+  private readonly lead: Float32Array;
+  /** Its one node record (see Segment): the leaf's box, largest radius and end grow with each point. */
+  private readonly nodeFloats: Float32Array;
+  private readonly nodeInts: Int32Array;
+  /** See SegmentShape.offsets.live. */
+  private readonly live: Float64Array;
+  private readonly searcher: SegmentSearcher;
+  private readonly usedBytes: number;
+
+  constructor(
+    private readonly leadDims: number,
+    private readonly W: number,
+    readonly capacity: number,
+  ) {
+    const { offsets, bytes } = segmentLayout(leadDims, W, capacity, 1);
+    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const buffer = memory.buffer;
+    this.codes = new Int8Array(buffer, offsets.codes, capacity * W);
+    this.nodeFloats = new Float32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
+    this.nodeInts = new Int32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
+    this.lead = new Float32Array(buffer, offsets.lead, Math.ceil(capacity / GROUP) * GROUP * leadDims);
+    this.codeErrors = new Float32Array(buffer, offsets.errors, capacity);
+    this.radii = new Float32Array(buffer, offsets.radii, Math.ceil(capacity / GROUP) * GROUP);
+    this.ids = new Int32Array(buffer, offsets.ids, capacity);
+    this.live = new Float64Array(buffer, offsets.live, 3);
+    this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, offsets };
+    this.usedBytes = bytes;
+    this.clear();
+    this.searcher = new SegmentSearcher(this.shape, 0);
+  }
+
+  leadAt(j: number, k: number): number {
+    return this.lead[leadSlot(j, k, this.leadDims)];
+  }
+
+  bytesUsed(): number {
+    return this.usedBytes;
+  }
+
+  push(point: TreePoint, leading: number, radius: number, id: number): void {
+    if (this.count >= this.capacity) throw new Error(`open segment full (${this.capacity} points)`);
+    const j = this.count++;
+    const { leadDims, W, nodeFloats } = this;
+    for (let k = 0; k < leadDims; k++) {
+      const slot = leadSlot(j, k, leadDims);
+      // Padding dimensions are 0, as the query's.
+      this.lead[slot] = k < leading ? point.lead[k] : 0;
+      const v = this.lead[slot];
+      if (v < nodeFloats[boxSlot(k)]) nodeFloats[boxSlot(k)] = v;
+      if (v > nodeFloats[boxSlot(k) + 4]) nodeFloats[boxSlot(k) + 4] = v;
+    }
+    if (point.codes) this.codes.set(point.codes.subarray(0, W), j * W);
+    else this.codes.fill(0, j * W, (j + 1) * W);
+    this.codeErrors[j] = point.codes ? float32AtLeast(point.codeError) : Infinity;
+    this.radii[j] = float32AtLeast(radius);
+    this.ids[j] = id;
+    nodeFloats[0] = Math.max(nodeFloats[0], this.radii[j]);
+    this.nodeInts[3] = this.count;
+    this.maxPointNorm = Math.max(this.maxPointNorm, point.norm);
+    this.live[0] = this.count;
+    this.live[1] = nodeFloats[0];
+    this.live[2] = this.maxPointNorm;
+  }
+
+  search(query: SegmentQuery, radius: number, out: number[]): void {
+    searchInto(this.searcher, query, radius, out);
+  }
+
+  /** Empties it (once its points are sealed into a segment). */
+  clear(): void {
+    this.count = 0;
+    this.maxPointNorm = 0;
+    // Lanes past the last point never pass (see PADDING); an empty box holds nothing.
+    this.lead.fill(PADDING);
+    this.radii.fill(0);
+    const { nodeFloats, nodeInts } = this;
+    nodeFloats[0] = 0;
+    nodeInts[1] = -1;
+    nodeInts[2] = 0;
+    nodeInts[3] = 0;
+    for (let k = 0; k < this.leadDims; k++) {
+      nodeFloats[boxSlot(k)] = Infinity;
+      nodeFloats[boxSlot(k) + 4] = -Infinity;
+    }
+    this.live.fill(0);
+  }
+}
+
+/**
+ * Points gathered for a segment to be built at once: a bulk load's, or a rebuild's. A bulk
+ * load's buffer keeps its codes at the start of a shared WebAssembly memory that grows in place,
+ * and its segment is built in that memory (Segment): the codes, 400 bytes a point at d = 784,
+ * are then written once, where a buffer that doubles copies them into new memory as it grows
+ * and the segment copies them again.
  */
 class PointBuffer implements PointSet {
   count = 0;
@@ -487,8 +622,9 @@ class PointBuffer implements PointSet {
     return this.radii.length;
   }
 
-  get staged(): boolean {
-    return this.codeMemory !== null;
+  /** Its arrays' bytes, as if the codes had one byte per point and code (a staged memory's pages never written stay free). */
+  bytesUsed(): number {
+    return this.capacity * (this.leadDims * 4 + this.W + 20);
   }
 
   /** The memory holding the codes of a staged buffer, handed over once (to its segment); null otherwise. */
@@ -514,40 +650,7 @@ class PointBuffer implements PointSet {
     this.maxPointNorm = Math.max(this.maxPointNorm, point.norm);
   }
 
-  search(query: TreeQuery, radius: number, slack: number, out: number[]): void {
-    const { leadDims, W, lead, codes, codeErrors, radii, ids } = this;
-    const qLead = query.lead;
-    const qCodes = query.codes;
-    for (let j = 0; j < this.count; j++) {
-      const b = reach(radius, radii[j]) + slack;
-      const lim = b * b;
-      let s = 0;
-      for (let k = 0; k < leadDims && s < lim; k++) {
-        const gap = qLead[k] - lead[j * leadDims + k];
-        s += gap * gap;
-      }
-      if (s >= lim) continue;
-      // The codes: an exact integer sum; step * sqrt(sum) - errors bounds the distance.
-      const codeLimit = (b + codeErrors[j] + query.codeError) * (1 + 1e-12);
-      if (codeLimit < Infinity) {
-        // The sum only grows: checked every CODE_CHECK_EVERY codes, it rules most points out
-        // early, with the same outcome as the whole sum (which is the last check).
-        let squares = 0;
-        let ruledOut = false;
-        for (let from = 0; from < W && !ruledOut; from += CODE_CHECK_EVERY) {
-          for (let k = from, end = Math.min(W, from + CODE_CHECK_EVERY); k < end; k++) {
-            const gap = qCodes[k] - codes[j * W + k];
-            squares += gap * gap;
-          }
-          ruledOut = Math.sqrt(squares) * query.step >= codeLimit;
-        }
-        if (ruledOut) continue;
-      }
-      out.push(ids[j]);
-    }
-  }
-
-  /** By an eighth at least (pages never written stay free; the memory's size is what bytesUsed() reports). */
+  /** By an eighth at least (pages never written stay free). */
   private growCodeMemory(): void {
     const memory = this.codeMemory!;
     memory.grow(Math.max(16, Math.ceil(memory.buffer.byteLength / WASM_PAGE_BYTES / 8)));
@@ -635,7 +738,9 @@ export class TreeQuery {
 export class ProjectionTree {
   private segments: Segment[] = [];
   private serial = 0;
-  private buffer: PointBuffer;
+  /** The unsealed points: a bulk load's until build(), else the open segment. */
+  private buffer: PointBuffer | OpenSegment;
+  private readonly open: OpenSegment;
   private size = 0;
   /** Leading coordinates stored per point: `leading` rounded up to a multiple of 4, zero-padded (the search takes 4 at a time). */
   private readonly leadDims: number;
@@ -650,26 +755,28 @@ export class ProjectionTree {
   ) {
     this.leadDims = 4 * Math.ceil(leading / 4);
     this.W = codeWidth(codeLength);
-    this.buffer = this.emptyBuffer();
+    this.open = new OpenSegment(this.leadDims, this.W, BUFFER_MAX);
+    this.buffer = this.open;
+    this.onSegments?.(this.shapes);
   }
 
   get count(): number {
     return this.size;
   }
 
-  /** The sealed segments, as the search helper takes them. */
+  /** The segments, the open one last, as the search helper takes them. */
   get shapes(): SegmentShape[] {
-    return this.segments.map((s) => s.shape);
+    return [...this.segments.map((s) => s.shape), this.open.shape];
   }
 
   /** Bytes held by the segments and the buffer (for RAM-per-record reporting). */
   bytesUsed(): number {
-    return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.capacity * (this.leadDims * 4 + this.W + 20);
+    return this.segments.reduce((n, s) => n + s.bytesUsed(), 0) + this.buffer.bytesUsed();
   }
 
   /** Adds a point that searches return as `id`; `bulk` defers sealing to build(). */
   add(point: TreePoint, radius: number, bulk: boolean, id: number): void {
-    if (bulk && this.buffer.count === 0 && !this.buffer.staged) this.buffer = new PointBuffer(this.leadDims, this.W, 64, true);
+    if (bulk && this.buffer === this.open && this.open.count === 0) this.buffer = new PointBuffer(this.leadDims, this.W, 64, true);
     this.size++;
     this.buffer.push(point, this.leading, radius, id);
     if (!bulk && this.buffer.count >= BUFFER_MAX) this.seal();
@@ -679,7 +786,7 @@ export class ProjectionTree {
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
     this.segments = [new Segment(this.leadDims, this.W, all, this.serial++)];
-    this.buffer = this.emptyBuffer();
+    this.reopen();
     this.onSegments?.(this.shapes);
   }
 
@@ -690,7 +797,7 @@ export class ProjectionTree {
       for (let j = 0; j < set.count; j++) all.push(point(set.ids[j]), this.leading, set.radii[j], set.ids[j]);
     }
     this.segments = [new Segment(this.leadDims, this.W, [all], this.serial++)];
-    this.buffer = this.emptyBuffer();
+    this.reopen();
     this.onSegments?.(this.shapes);
   }
 
@@ -699,22 +806,12 @@ export class ProjectionTree {
    * (widened by a rounding slack): a superset of the points with exact distance < reach.
    */
   candidates(query: TreeQuery, radius: number, out: number[] = []): number[] {
-    this.searchSegments(query, radius, out);
-    this.searchBuffer(query, radius, out);
-    return out;
-  }
-
-  /** candidates() of the sealed segments only (what the search helper may do instead). */
-  searchSegments(query: TreeQuery, radius: number, out: number[]): void {
     this.checkShape(query);
     for (const s of this.segments) s.search(query, radius, out);
-  }
-
-  /** candidates() of the unsealed points only. */
-  searchBuffer(query: TreeQuery, radius: number, out: number[]): void {
-    this.checkShape(query);
-    // float32 storage of coordinates and float64 summation: a generous relative + absolute margin.
-    this.buffer.search(query, radius, roundingSlack(this.buffer.maxPointNorm, query.norm), out);
+    // A bulk load is searched once built (the memory builds its index at the end of a replay).
+    if (this.buffer !== this.open) throw new Error('a bulk load searched before build()');
+    this.open.search(query, radius, out);
+    return out;
   }
 
   private checkShape(query: TreeQuery): void {
@@ -739,12 +836,14 @@ export class ProjectionTree {
   /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
   private seal(): void {
     this.segments.push(new Segment(this.leadDims, this.W, [this.buffer], this.serial++));
-    this.buffer = this.emptyBuffer();
+    this.reopen();
     this.onSegments?.(this.shapes);
     while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());
   }
 
-  private emptyBuffer(): PointBuffer {
-    return new PointBuffer(this.leadDims, this.W, 64);
+  /** Unsealed points go to the open segment, emptied (their segment holds them now). */
+  private reopen(): void {
+    this.open.clear();
+    this.buffer = this.open;
   }
 }

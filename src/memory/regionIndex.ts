@@ -190,19 +190,19 @@ export class RegionIndex {
     first: readonly AnswerKey[] = [],
   ): void {
     if (query.leading !== this.leading || query.codeLength !== this.fineLength) throw new Error('query prepared for another index');
+    // A bulk load's points join the trees in build().
+    if (!this.online) throw new Error('the index is searched before build()');
     const bands: Band[] = [];
     for (const answer of first) for (const band of this.bandsOf.get(answer) ?? []) bands.push(band);
     for (const band of this.ordered) if (!first.includes(band.answer)) bands.push(band);
     const records: number[] = [];
-    /** Searches a band (with the helper's ids of its segments, if given); true if it found any. */
+    /** Searches a band (or takes the helper's ids for it, if given); true if it found any. */
     const visit = (band: Band, helped: Int32Array | null = null): boolean => {
       const r = radiusOf(band.answer);
       if (r === null) return false;
       records.length = 0;
-      if (helped) {
-        for (let i = 0; i < helped.length; i++) records.push(helped[i]);
-        band.tree.searchBuffer(query, r, records);
-      } else band.tree.candidates(query, r, records);
+      if (helped) for (let i = 0; i < helped.length; i++) records.push(helped[i]);
+      else band.tree.candidates(query, r, records);
       if (records.length === 0) return false;
       found(records, band.answer);
       return true;
@@ -214,8 +214,8 @@ export class RegionIndex {
   /**
    * search() with the helper: this thread takes the bands from the front (smallest regions
    * first, as alone), the helper from the back (the largest regions' trees, the costliest, so
-   * that neither waits long for the other at the end). The helper searches the sealed segments
-   * of its bands; this thread everything else, visiting the helper's bands as their ids arrive.
+   * that neither waits long for the other at the end); this thread visits the helper's bands as
+   * their ids arrive.
    * After a visit that found ids, the bands not yet taken get the radius of the moment (radii
    * only fall).
    */

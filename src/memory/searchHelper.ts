@@ -1,8 +1,8 @@
 // A second thread for the index's searches. One decision searches many trees (one per answer and
 // band of radius, regionIndex.ts); the memory's thread and a helper thread take them from the two
-// ends of one shared list, each searching the sealed segments of a tree in its own scratch of the
-// segments' shared memories (projectionTree.ts). The memory's thread alone filters candidates,
-// searches the trees' unsealed buffers and decides: the helper only returns ids.
+// ends of one shared list, each searching the segments of a tree (its open one too) in its own
+// scratch of the segments' shared memories (projectionTree.ts). The memory's thread alone filters
+// candidates and decides: the helper only returns ids.
 //
 // Soundness does not depend on the helper: a tree's radius only falls during a search, so ids
 // found with the radius of any earlier moment are a superset of those due; a task the helper has
@@ -68,7 +68,7 @@ export class SearchHelper {
     }
   }
 
-  /** Tree `tree` now has these sealed segments. */
+  /** Tree `tree` now has these segments. */
   register(tree: number, shapes: SegmentShape[]): void {
     if (this.closed) return;
     const message: SegmentsMessage = { tree, shapes };
