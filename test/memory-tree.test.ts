@@ -200,6 +200,16 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     }
   });
 
+  it('refuses to search a bulk load before build(), which would miss its points', () => {
+    const tree = new ProjectionTree(leading, length);
+    const at = Float64Array.from({ length: leading }, (_, k) => k);
+    tree.add({ lead: at, codes: null, codeError: Infinity, norm: 1 }, 0.5, true, 7);
+    const query = () => new TreeQuery(leading, length).set(at, 1, null);
+    expect(() => tree.candidates(query(), 0.5)).toThrow(/before build/);
+    tree.build();
+    expect(tree.candidates(query(), 0.5)).toEqual([7]);
+  });
+
   it('keeps huge, tiny and infinite coordinates and codes without a bound (a bound that cannot be computed drops nothing)', () => {
     const tree = new ProjectionTree(leading, length);
     const g = grid(length, 0.01);
