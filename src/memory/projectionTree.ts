@@ -136,7 +136,10 @@ export class SegmentSearcher {
    */
   search(query: SegmentQuery, radius: number): number {
     const { leadDims, W, offsets: o } = this.shape;
-    const [count, maxRadius, maxPointNorm] = this.live;
+    const { live } = this;
+    const count = live[0];
+    const maxRadius = live[1];
+    const maxPointNorm = live[2];
     if (count === 0) return 0;
     const slack = roundingSlack(maxPointNorm, query.norm) + 2 * query.rounding;
     const b = (radius + maxRadius) * SCALE + slack;
