@@ -8,7 +8,7 @@
 // MEMORY_BENCH_KEEP=1 bench/memory.ts, holding one log (model "fashion", norm l2); a checkout is
 // e.g. `git worktree add /tmp/base <commit>` with node_modules linked.
 // MEMORY_ALTERNATE_ROUNDS (4), MEMORY_ALTERNATE_QUERIES (2000). MEMORY_ALTERNATE_FILL (0): untimed
-// decisions (stream seed 99) before the timed ones, so that the trees' buffers hold points, as in a
+// decisions (stream seed 99) before the timed ones, so that the trees hold unsealed points, as in a
 // memory filled through decide() (a replayed one holds none).
 // Why not bench/memoryCompare.ts: in one process the two versions' threads share the cores, V8's
 // worker threads and the garbage collector, and each version's helper disturbs the other's
