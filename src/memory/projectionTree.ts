@@ -14,7 +14,6 @@
 // into the one before it once it holds at least 1/MERGE_RATIO as many points (the logarithmic
 // method), so each point is rebuilt O(log n) times and a query visits O(log n) segments.
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
-import { reach } from './rules.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 
@@ -83,7 +82,7 @@ export interface SegmentShape {
   W: number;
   /** Points its memory has room for: its count, or more for a tree's open segment, which fills up. */
   capacity: number;
-  /** `live`: its count, largest radius and largest point norm (float64), kept in its memory, where an open segment's change as it fills. */
+  /** `live`: its count, largest radius and largest point norm (float64), in its memory because an open segment's change as it fills. */
   offsets: { live: number; nodes: number; lead: number; codes: number; errors: number; radii: number; ids: number; scratch: [Scratch, Scratch] };
 }
 
@@ -683,13 +682,11 @@ class PointBuffer implements PointSet {
 }
 
 /**
- * A query point, prepared once for every tree it is searched in: its leading coordinates
- * (zero-padded to a multiple of 4) in float64 for the buffers and in float32 for the segments,
- * how far the float32 copy lies from them, its codes and their error (Infinity: none), the
- * grid's step, and its norm.
+ * A query point, prepared once for every tree it is searched in: its leading coordinates in
+ * float32 (zero-padded to a multiple of 4), how far they lie from the exact ones, its codes and
+ * their error (Infinity: none), the grid's step, and its norm.
  */
 export class TreeQuery {
-  readonly lead: Float64Array;
   readonly lead32: Float32Array;
   readonly codes: Int16Array;
   codeError = Infinity;
@@ -705,8 +702,7 @@ export class TreeQuery {
     readonly leading: number,
     readonly codeLength: number,
   ) {
-    this.lead = new Float64Array(4 * Math.ceil(leading / 4));
-    this.lead32 = new Float32Array(this.lead.length);
+    this.lead32 = new Float32Array(4 * Math.ceil(leading / 4));
     this.codes = new Int16Array(codeWidth(codeLength));
   }
 
@@ -717,7 +713,6 @@ export class TreeQuery {
     let rounding = 0;
     for (let k = 0; k < this.leading; k++) {
       const v = lead[k];
-      this.lead[k] = v;
       this.lead32[k] = v;
       rounding += (v - this.lead32[k]) ** 2;
     }
