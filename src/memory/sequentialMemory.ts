@@ -296,7 +296,8 @@ export class SequentialMemory {
   /**
    * Merges the index's due segments once the answers just resolved are on their way (after the
    * next turn of the event loop): a merge of large segments takes tens of milliseconds, which no
-   * answer should wait for. Decisions that arrive meanwhile queue and are taken next.
+   * answer should wait for. Decisions that arrive meanwhile queue and are taken next. With a
+   * segment builder (the index's mergeElsewhere) this thread only starts the merges.
    */
   private async maintain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
@@ -424,7 +425,8 @@ export class SequentialMemory {
 
   private setInputLength(length: number): void {
     this.inputLength = length;
-    this.index = new RegionIndex(length, { searchHelper: this.searchHelper });
+    // The two cores the helper is for also let merges be built off the memory's thread.
+    this.index = new RegionIndex(length, { searchHelper: this.searchHelper, mergeElsewhere: this.searchHelper });
     this.sketches = new InputSketches(length, this.norm);
     if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
   }
