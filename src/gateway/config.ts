@@ -64,7 +64,7 @@ export const gatewayConfigSchema = z.object({
   maxQueue: z.number().int().nonnegative().default(64),
   /** Proposals waiting for the sequential memory of one (model, norm) before 503. */
   memoryQueueCapacity: z.number().int().positive().default(1024),
-  /** Each memory searches its index on a second thread as well, and builds its merges on a third; default: with two or more cores. */
+  /** Each memory searches its index on a second thread as well; default: with two or more cores. */
   memorySearchHelper: z.boolean().optional(),
   /** Lines of one certifyStream evaluated concurrently. */
   streamWindow: z.number().int().positive().default(4),

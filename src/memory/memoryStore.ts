@@ -24,7 +24,7 @@ export interface MemoryStoreOptions {
    * read-only store does not take the data directory's lock, so it may run beside the writer.
    */
   readOnly?: boolean;
-  /** Memories search their index on a second thread as well, and merge on a third (SequentialMemoryOptions.searchHelper). */
+  /** Memories search their index on a second thread as well (SequentialMemoryOptions.searchHelper). */
   searchHelper?: boolean;
 }
 

@@ -38,7 +38,7 @@ export interface SequentialMemoryOptions {
   workerReplayMinBytes?: number;
   /** Open without writing: no truncation of a torn tail, no decisions (export, verify, audit). */
   readOnly?: boolean;
-  /** Search the index on a second thread as well (searchHelper.ts), and build its merges on a third (segmentBuilder.ts): for a memory that serves decisions on two or more cores. */
+  /** Search the index on a second thread as well (searchHelper.ts): for a memory that serves decisions on two or more cores. */
   searchHelper?: boolean;
   clock?: () => Date;
 }
@@ -425,6 +425,7 @@ export class SequentialMemory {
 
   private setInputLength(length: number): void {
     this.inputLength = length;
+    // The two cores the helper is for also let merges be built off the memory's thread.
     this.index = new RegionIndex(length, { searchHelper: this.searchHelper, mergeElsewhere: this.searchHelper });
     this.sketches = new InputSketches(length, this.norm);
     if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
