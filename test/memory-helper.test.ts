@@ -1,8 +1,8 @@
 // The index's search helper (a second thread searching trees, src/memory/searchHelper.ts) on a
 // real worker thread and real shared memories: what it answers is what this thread's own search
 // of the same segments finds; a task it does not answer in time is taken back; an index with a
-// helper (and its merges built on another thread) finds exactly what a float64 scan finds, with a
-// constant radius and with a bound that falls as conflicts are found. Seeds are printed on failure.
+// helper finds exactly what a float64 scan finds, with a constant radius and with a bound that
+// falls as conflicts are found. Seeds are printed on failure.
 import { describe, expect, it } from 'vitest';
 import { distance } from '../src/memory/distance.js';
 import { ProjectionTree, TreeQuery } from '../src/memory/projectionTree.js';
@@ -56,7 +56,7 @@ describe('index with a search helper', () => {
     const seed = 17;
     const random = rng(seed);
     const dim = 36;
-    const helped = new RegionIndex(dim, { searchHelper: true, mergeElsewhere: true });
+    const helped = new RegionIndex(dim, { searchHelper: true });
     helped.build(); // online from the start
     const inputs: Float32Array[] = [];
     const answers: (number | null)[] = [];
@@ -87,8 +87,6 @@ describe('index with a search helper', () => {
     for (const size of [1500, 5000]) {
       add(size - inputs.length);
       for (let q = 0; q < 60; q++) {
-        // Merges built on the segment builder's thread land between searches.
-        if (q % 15 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
         const x = near();
         const own = Math.floor(random() * 4);
         const r = [0, 0.5, 2, 6][q % 4];

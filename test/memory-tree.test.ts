@@ -9,7 +9,6 @@ import { leadingKernel } from '../src/memory/leadingKernel.js';
 import { embeddingLength, leadingCoordinates, leadingCount, makeProjection, withRotation } from '../src/memory/projection.js';
 import { ProjectionTree, TreeQuery, float32AtLeast, type TreePoint } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
-import { SegmentBuilder } from '../src/memory/segmentBuilder.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
 
 /** A stored point of these tests: leading coordinates, codes (or none), their error, and the radius. */
@@ -233,49 +232,6 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     }
     // A reach beyond float32's range takes everything.
     expect(tree.candidates(new TreeQuery(leading, length).set(rows[4], 1, g, fine, 0), 1e30).length).toBe(rows.length);
-  });
-});
-
-describe('segment builder', () => {
-  it('builds merges on its own thread; the tree finds what brute force finds before, during and after each, for seed 23', async () => {
-    const seed = 23;
-    const random = rng(seed);
-    const [leading, length] = [8, 40];
-    const g = grid(length, 0.05);
-    const tree = new ProjectionTree(leading, length);
-    const points: Stored[] = [];
-    const check = (label: string) => {
-      for (let q = 0; q < 6; q++) {
-        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
-        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
-        const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
-        const radius = [0, 0.5, 2][q % 3];
-        const expected = bruteForce(points, query, lead, radius);
-        const found = tree.candidates(query, radius).sort((a, b) => a - b);
-        expect(expected.filter((id) => !found.includes(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
-        expect(found.length - expected.length, `seed=${seed} ${label} q=${q}: extra`).toBeLessThanOrEqual(1);
-      }
-    };
-    const builder = new SegmentBuilder();
-    let merges = 0;
-    try {
-      for (let i = 0; i < 3000; i++) {
-        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
-        const point = coded(g, Float64Array.from({ length: leading }, (_, k) => fine[k] / 2), fine);
-        const radius = 2 * random();
-        points.push({ point, radius });
-        tree.add(point, radius, false, i);
-        if (!tree.mergeDue) continue;
-        const merging = tree.mergeElsewhere((inputs, serial) => builder.build(inputs, serial));
-        expect(tree.mergeDue, `seed=${seed}: one merge at a time`).toBe(false);
-        check(`while merging at ${i}`);
-        if (await merging) merges++;
-        check(`merged at ${i}`);
-      }
-    } finally {
-      builder.close();
-    }
-    expect(merges, `seed=${seed}`).toBeGreaterThan(5);
   });
 });
 

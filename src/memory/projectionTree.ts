@@ -82,8 +82,6 @@ export interface SegmentShape {
   W: number;
   /** Points its memory has room for: its count, or more for a tree's open segment, which fills up. */
   capacity: number;
-  /** The bytes of its memory it uses. */
-  bytes: number;
   /** `live`: its count, largest radius and largest point norm (float64), in its memory because an open segment's change as it fills. */
   offsets: { live: number; nodes: number; lead: number; codes: number; errors: number; radii: number; ids: number; scratch: [Scratch, Scratch] };
 }
@@ -251,7 +249,6 @@ interface NodeTable {
   to: Int32Array;
 }
 
-/** A sealed segment: views of its shape's memory (built by buildSegment, on this thread or on the segment builder's). */
 class Segment implements PointSet {
   readonly count: number;
   readonly codes: Int8Array;
@@ -259,143 +256,128 @@ class Segment implements PointSet {
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
+  readonly shape: SegmentShape;
   private readonly lead: Float32Array;
-  /** This thread's search (scratch 0); none for a merge's input on the segment builder's thread. */
-  private readonly searcher: SegmentSearcher | null;
+  private nodes = 0;
+  private readonly usedBytes: number;
+  /** This thread's search (scratch 0). */
+  private readonly searcher: SegmentSearcher;
 
+  /** Builds segment number `serial` of its tree over every point of `given` (W codes per point). */
   constructor(
-    readonly shape: SegmentShape,
-    searched = true,
+    private readonly leadDims: number,
+    private readonly W: number,
+    given: readonly PointSet[],
+    serial: number,
   ) {
-    const { memory, leadDims, W, capacity: count, offsets } = shape;
-    const buffer = memory.buffer;
-    const live = new Float64Array(buffer, offsets.live, 3);
-    if (live[0] !== count) throw new Error(`segment ${shape.serial} holds ${live[0]} points, its shape says ${count}`);
+    const count = given.reduce((n, s) => n + s.count, 0);
     this.count = count;
-    this.maxPointNorm = live[2];
+    // A bulk load's buffer (the last set) already holds its codes at the start of a memory: the
+    // segment is laid out in that memory, the codes of the other sets after them, and all of
+    // them are put in leaf order in place.
+    const last = given[given.length - 1];
+    const staged = last instanceof PointBuffer ? last.takeCodeMemory() : null;
+    const sources = staged ? [last, ...given.slice(0, -1)] : given;
+    // Gather, then permute into leaf order while building.
+    const lead = new Float32Array(count * leadDims);
+    const radii = new Float32Array(count);
+    const source = new Int32Array(count); // set index
+    const sourceIndex = new Int32Array(count);
+    let n = 0;
+    let norm = 0;
+    sources.forEach((s, k) => {
+      for (let i = 0; i < s.count; i++) {
+        for (let d = 0; d < leadDims; d++) lead[n * leadDims + d] = s.leadAt(i, d);
+        radii[n] = float32AtLeast(s.radii[i]);
+        source[n] = k;
+        sourceIndex[n++] = i;
+      }
+      norm = Math.max(norm, s.maxPointNorm);
+    });
     const groups = Math.ceil(count / GROUP);
+    const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
+    const table: NodeTable = {
+      lo: new Float32Array(maxNodes * leadDims),
+      hi: new Float32Array(maxNodes * leadDims),
+      maxRadii: new Float32Array(maxNodes),
+      right: new Int32Array(maxNodes),
+      from: new Int32Array(maxNodes),
+      to: new Int32Array(maxNodes),
+    };
+    // The build moves the rows of lead and radii with order (row j is then point order[j]), so
+    // that it reads them in sequence.
+    const order = new Int32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    if (count > 0) this.buildNode(table, order, 0, count, lead, radii);
+    // Everything a search reads lives in one shared memory, sized once (it never grows, so the
+    // views below stay valid).
+    const nodes = this.nodes;
+    const { offsets, bytes } = segmentLayout(leadDims, this.W, count, nodes);
+    this.usedBytes = bytes;
+    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
+    let memory: WebAssembly.Memory;
+    if (staged) {
+      memory = staged;
+      const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
+      if (pages > have) memory.grow(pages - have);
+    } else memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const buffer = memory.buffer;
+    const recordFloats = nodeBytes(leadDims) / 4;
+    const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
+    const nodeInts = new Int32Array(buffer, offsets.nodes, recordFloats * nodes);
+    for (let node = 0; node < nodes; node++) {
+      const at = recordFloats * node;
+      nodeFloats[at] = table.maxRadii[node];
+      nodeInts[at + 1] = table.right[node];
+      nodeInts[at + 2] = table.from[node];
+      nodeInts[at + 3] = table.to[node];
+      for (let k = 0; k < leadDims; k++) {
+        nodeFloats[at + boxSlot(k)] = table.lo[node * leadDims + k];
+        nodeFloats[at + boxSlot(k) + 4] = table.hi[node * leadDims + k];
+      }
+    }
     this.lead = new Float32Array(buffer, offsets.lead, groups * GROUP * leadDims);
-    this.codes = new Int8Array(buffer, offsets.codes, count * W);
+    this.lead.fill(PADDING);
+    this.codes = new Int8Array(buffer, offsets.codes, count * this.W);
     this.codeErrors = new Float32Array(buffer, offsets.errors, count);
     this.radii = new Float32Array(buffer, offsets.radii, groups * GROUP);
     this.ids = new Int32Array(buffer, offsets.ids, count);
-    // Made now, not at the first search: an instance costs tens of microseconds.
-    this.searcher = searched ? new SegmentSearcher(shape, 0) : null;
+    if (staged) {
+      let row = last.count;
+      for (const s of sources.slice(1)) {
+        this.codes.set(s.codes.subarray(0, s.count * this.W), row * this.W);
+        row += s.count;
+      }
+      permuteInPlace(this.codes, this.W, order);
+    }
+    for (let j = 0; j < count; j++) {
+      const i = order[j];
+      const s = sources[source[i]];
+      const at = sourceIndex[i];
+      for (let k = 0; k < leadDims; k++) this.lead[leadSlot(j, k, leadDims)] = lead[j * leadDims + k];
+      if (!staged) this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
+      this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
+      this.radii[j] = radii[j];
+      this.ids[j] = s.ids[at];
+    }
+    this.maxPointNorm = norm;
+    new Float64Array(buffer, offsets.live, 3).set([count, count > 0 ? table.maxRadii[0] : 0, norm]);
+    this.shape = { serial, memory, leadDims, W: this.W, capacity: count, offsets };
+    this.searcher = new SegmentSearcher(this.shape, 0);
   }
 
   leadAt(j: number, k: number): number {
-    return this.lead[leadSlot(j, k, this.shape.leadDims)];
+    return this.lead[leadSlot(j, k, this.leadDims)];
   }
 
   /** The bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched). */
   bytesUsed(): number {
-    return this.shape.bytes;
+    return this.usedBytes;
   }
 
-  search(query: SegmentQuery, radius: number, out: number[]): void {
-    if (!this.searcher) throw new Error(`segment ${this.shape.serial} is not searched on this thread`);
-    searchInto(this.searcher, query, radius, out);
-  }
-}
-
-/** Builds segment number `serial` of a tree over every point of `given` (W codes per point). */
-function buildSegment(leadDims: number, W: number, given: readonly PointSet[], serial: number): SegmentShape {
-  const count = given.reduce((n, s) => n + s.count, 0);
-  // A bulk load's buffer (the last set) already holds its codes at the start of a memory: the
-  // segment is laid out in that memory, the codes of the other sets after them, and all of
-  // them are put in leaf order in place.
-  const last = given[given.length - 1];
-  const staged = last instanceof PointBuffer ? last.takeCodeMemory() : null;
-  const sources = staged ? [last, ...given.slice(0, -1)] : given;
-  // Gather, then permute into leaf order while building.
-  const lead = new Float32Array(count * leadDims);
-  const radii = new Float32Array(count);
-  const source = new Int32Array(count); // set index
-  const sourceIndex = new Int32Array(count);
-  let n = 0;
-  let norm = 0;
-  sources.forEach((s, k) => {
-    for (let i = 0; i < s.count; i++) {
-      for (let d = 0; d < leadDims; d++) lead[n * leadDims + d] = s.leadAt(i, d);
-      radii[n] = float32AtLeast(s.radii[i]);
-      source[n] = k;
-      sourceIndex[n++] = i;
-    }
-    norm = Math.max(norm, s.maxPointNorm);
-  });
-  const groups = Math.ceil(count / GROUP);
-  const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
-  const table: NodeTable = {
-    lo: new Float32Array(maxNodes * leadDims),
-    hi: new Float32Array(maxNodes * leadDims),
-    maxRadii: new Float32Array(maxNodes),
-    right: new Int32Array(maxNodes),
-    from: new Int32Array(maxNodes),
-    to: new Int32Array(maxNodes),
-  };
-  // The build moves the rows of lead and radii with order (row j is then point order[j]), so
-  // that it reads them in sequence.
-  const order = new Int32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  const nodes = count > 0 ? buildNodes(table, order, count, lead, radii, leadDims) : 0;
-  // Everything a search reads lives in one shared memory, sized once (it never grows, so the
-  // views below stay valid).
-  const { offsets, bytes } = segmentLayout(leadDims, W, count, nodes);
-  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
-  let memory: WebAssembly.Memory;
-  if (staged) {
-    memory = staged;
-    const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
-    if (pages > have) memory.grow(pages - have);
-  } else memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const buffer = memory.buffer;
-  const recordFloats = nodeBytes(leadDims) / 4;
-  const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
-  const nodeInts = new Int32Array(buffer, offsets.nodes, recordFloats * nodes);
-  for (let node = 0; node < nodes; node++) {
-    const at = recordFloats * node;
-    nodeFloats[at] = table.maxRadii[node];
-    nodeInts[at + 1] = table.right[node];
-    nodeInts[at + 2] = table.from[node];
-    nodeInts[at + 3] = table.to[node];
-    for (let k = 0; k < leadDims; k++) {
-      nodeFloats[at + boxSlot(k)] = table.lo[node * leadDims + k];
-      nodeFloats[at + boxSlot(k) + 4] = table.hi[node * leadDims + k];
-    }
-  }
-  const leadOut = new Float32Array(buffer, offsets.lead, groups * GROUP * leadDims);
-  leadOut.fill(PADDING);
-  const codes = new Int8Array(buffer, offsets.codes, count * W);
-  const codeErrors = new Float32Array(buffer, offsets.errors, count);
-  const radiiOut = new Float32Array(buffer, offsets.radii, groups * GROUP);
-  const ids = new Int32Array(buffer, offsets.ids, count);
-  if (staged) {
-    let row = last.count;
-    for (const s of sources.slice(1)) {
-      codes.set(s.codes.subarray(0, s.count * W), row * W);
-      row += s.count;
-    }
-    permuteInPlace(codes, W, order);
-  }
-  for (let j = 0; j < count; j++) {
-    const i = order[j];
-    const s = sources[source[i]];
-    const at = sourceIndex[i];
-    for (let k = 0; k < leadDims; k++) leadOut[leadSlot(j, k, leadDims)] = lead[j * leadDims + k];
-    if (!staged) codes.set(s.codes.subarray(at * W, (at + 1) * W), j * W);
-    codeErrors[j] = float32AtLeast(s.codeErrors[at]);
-    radiiOut[j] = radii[j];
-    ids[j] = s.ids[at];
-  }
-  new Float64Array(buffer, offsets.live, 3).set([count, count > 0 ? table.maxRadii[0] : 0, norm]);
-  return { serial, memory, leadDims, W, capacity: count, bytes, offsets };
-}
-
-/** The k-d tree over rows 0..count of lead and radii, preorder into `table`; returns its number of nodes. */
-function buildNodes(table: NodeTable, order: Int32Array, count: number, lead: Float32Array, radii: Float32Array, dims: number): number {
-  let nodes = 0;
-  const build = (from: number, to: number): void => {
-    const node = nodes++;
+  private buildNode(table: NodeTable, order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
+    const dims = this.leadDims;
+    const node = this.nodes++;
     const base = node * dims;
     let maxRadius = 0;
     for (let k = 0; k < dims; k++) {
@@ -422,18 +404,14 @@ function buildNodes(table: NodeTable, order: Int32Array, count: number, lead: Fl
     // Split near the median, at a whole group, so that every leaf starts a group.
     const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
     select(order, from, to - 1, mid, lead, radii, dims, dim);
-    build(from, mid);
-    table.right[node] = nodes;
-    build(mid, to);
-  };
-  build(0, count);
-  return nodes;
-}
+    this.buildNode(table, order, from, mid, lead, radii);
+    table.right[node] = this.nodes;
+    this.buildNode(table, order, mid, to, lead, radii);
+  }
 
-/** The segment over every point of `inputs` (sealed segments of one tree, in their order): what the segment builder's thread makes. */
-export function mergeSegments(inputs: readonly SegmentShape[], serial: number): SegmentShape {
-  const { leadDims, W } = inputs[0];
-  return buildSegment(leadDims, W, inputs.map((shape) => new Segment(shape, false)), serial);
+  search(query: SegmentQuery, radius: number, out: number[]): void {
+    searchInto(this.searcher, query, radius, out);
+  }
 }
 
 /** Appends to `out` the ids of every point whose two lower bounds are below reach(radius, R) (see SegmentSearcher.search). */
@@ -527,6 +505,7 @@ class OpenSegment implements PointSet {
   /** See SegmentShape.offsets.live. */
   private readonly live: Float64Array;
   private readonly searcher: SegmentSearcher;
+  private readonly usedBytes: number;
 
   constructor(
     private readonly leadDims: number,
@@ -545,7 +524,8 @@ class OpenSegment implements PointSet {
     this.radii = new Float32Array(buffer, offsets.radii, Math.ceil(capacity / GROUP) * GROUP);
     this.ids = new Int32Array(buffer, offsets.ids, capacity);
     this.live = new Float64Array(buffer, offsets.live, 3);
-    this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, bytes, offsets };
+    this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, offsets };
+    this.usedBytes = bytes;
     this.clear();
     this.searcher = new SegmentSearcher(this.shape, 0);
   }
@@ -555,7 +535,7 @@ class OpenSegment implements PointSet {
   }
 
   bytesUsed(): number {
-    return this.shape.bytes;
+    return this.usedBytes;
   }
 
   push(point: TreePoint, leading: number, radius: number, id: number): void {
@@ -756,8 +736,6 @@ export class TreeQuery {
 export class ProjectionTree {
   private segments: Segment[] = [];
   private serial = 0;
-  /** A merge is being built elsewhere (mergeElsewhere). */
-  private merging = false;
   /** The unsealed points: a bulk load's until build(), else the open segment. */
   private buffer: PointBuffer | OpenSegment;
   private readonly open: OpenSegment;
@@ -805,7 +783,7 @@ export class ProjectionTree {
   /** Seals everything into one segment (after a bulk load). */
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
-    this.segments = [this.sealed(all)];
+    this.segments = [new Segment(this.leadDims, this.W, all, this.serial++)];
     this.reopen();
     this.onSegments?.(this.shapes);
   }
@@ -816,7 +794,7 @@ export class ProjectionTree {
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
       for (let j = 0; j < set.count; j++) all.push(point(set.ids[j]), this.leading, set.radii[j], set.ids[j]);
     }
-    this.segments = [this.sealed([all])];
+    this.segments = [new Segment(this.leadDims, this.W, [all], this.serial++)];
     this.reopen();
     this.onSegments?.(this.shapes);
   }
@@ -838,56 +816,27 @@ export class ProjectionTree {
     if (query.leading !== this.leading || query.codes.length !== this.W) throw new Error('query prepared for another tree shape');
   }
 
-  /** Whether the two newest segments are due to merge (the newer holds at least 1/MERGE_RATIO as many points) and no merge is under way. */
+  /** Whether the two newest segments are due to merge: the newer holds at least 1/MERGE_RATIO as many points. */
   get mergeDue(): boolean {
     const n = this.segments.length;
-    return !this.merging && n >= 2 && MERGE_RATIO * this.segments[n - 1].count >= this.segments[n - 2].count;
+    return n >= 2 && MERGE_RATIO * this.segments[n - 1].count >= this.segments[n - 2].count;
   }
 
   /** Merges the two newest segments if due (the logarithmic method); true if it did. */
   mergeOnce(): boolean {
     if (!this.mergeDue) return false;
     const n = this.segments.length;
-    this.segments.splice(n - 2, 2, this.sealed([this.segments[n - 2], this.segments[n - 1]]));
+    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]], this.serial++));
     this.onSegments?.(this.shapes);
     return true;
   }
 
-  /**
-   * mergeOnce() with the merged segment built by `build` (on another thread, see
-   * segmentBuilder.ts): the two segments are searched until it replaces them. False if none was
-   * due, or if the tree was rebuilt meanwhile (recompute): the result is then dropped.
-   */
-  async mergeElsewhere(build: (inputs: SegmentShape[], serial: number) => Promise<SegmentShape>): Promise<boolean> {
-    if (!this.mergeDue) return false;
-    const pair = this.segments.slice(-2);
-    this.merging = true;
-    try {
-      const merged = new Segment(await build(pair.map((s) => s.shape), this.serial++));
-      if (merged.count !== pair[0].count + pair[1].count) {
-        throw new Error(`a merge of ${pair[0].count} and ${pair[1].count} points holds ${merged.count}`);
-      }
-      const at = this.segments.indexOf(pair[0]);
-      if (at < 0 || this.segments[at + 1] !== pair[1]) return false;
-      this.segments.splice(at, 2, merged);
-      this.onSegments?.(this.shapes);
-      return true;
-    } finally {
-      this.merging = false;
-    }
-  }
-
   /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
   private seal(): void {
-    this.segments.push(this.sealed([this.buffer]));
+    this.segments.push(new Segment(this.leadDims, this.W, [this.buffer], this.serial++));
     this.reopen();
     this.onSegments?.(this.shapes);
     while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());
-  }
-
-  /** A new segment of this tree over `sets`. */
-  private sealed(sets: readonly PointSet[]): Segment {
-    return new Segment(buildSegment(this.leadDims, this.W, sets, this.serial++));
   }
 
   /** Unsealed points go to the open segment, emptied (their segment holds them now). */

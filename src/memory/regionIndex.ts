@@ -18,7 +18,6 @@ import {
 } from './projection.js';
 import { ProjectionTree, TreeQuery, type TreePoint } from './projectionTree.js';
 import { SearchHelper } from './searchHelper.js';
-import { SegmentBuilder } from './segmentBuilder.js';
 
 
 /** Answer key of a tree: the class index, -1 for abstain. */
@@ -70,17 +69,11 @@ export class RegionIndex {
   /** Scratch codes of the point being added. */
   private readonly codes: Int8Array;
   private readonly helper: SearchHelper | null;
-  /** Builds merges on another thread; null: they are built here (also after it failed). */
-  private builder: SegmentBuilder | null;
-  private closed = false;
 
-  /**
-   * `searchHelper`: search the trees on a second thread as well (searchHelper.ts);
-   * `mergeElsewhere`: build merged segments on another thread (segmentBuilder.ts). close() stops both.
-   */
+  /** `searchHelper`: search the trees on a second thread as well (searchHelper.ts); close() stops it. */
   constructor(
     readonly inputLength: number,
-    { searchHelper = false, mergeElsewhere = false }: { searchHelper?: boolean; mergeElsewhere?: boolean } = {},
+    { searchHelper = false }: { searchHelper?: boolean } = {},
   ) {
     this.projection = makeProjection(inputLength);
     this.embedding = embeddingLength(this.projection);
@@ -93,7 +86,6 @@ export class RegionIndex {
     this.codes = new Int8Array(codeWidth(this.fineLength));
     this.treePoint = { lead: [], codes: null, codeError: Infinity, norm: 0 };
     this.helper = searchHelper ? new SearchHelper(4 * Math.ceil(this.leading / 4), codeWidth(this.fineLength)) : null;
-    this.builder = mergeElsewhere ? new SegmentBuilder() : null;
   }
 
   /** The search helper's counts (null without one): tasks it answered, tasks this thread took back. */
@@ -106,11 +98,9 @@ export class RegionIndex {
     return this.helper?.ready() ?? Promise.resolve();
   }
 
-  /** Stops the search helper and the segment builder, if any. */
+  /** Stops the search helper, if any. */
   close(): void {
-    this.closed = true;
     this.helper?.close();
-    this.builder?.close();
   }
 
   /** The code grid, once fitted (replay workers must code with the same one). */
@@ -265,28 +255,12 @@ export class RegionIndex {
   }
 
   /**
-   * Merges every segment that is due to merge, or with a segment builder starts building those
-   * merges there (a tree's segments are replaced when its merge is built); returns how many
-   * merges it made or started. Adds never merge (below a bound), so that the decision whose
-   * record filled an open segment does not wait for them.
+   * Merges every segment that is due to merge; returns how many merges it made. Adds never merge
+   * (below a bound), so that the decision whose record filled a buffer does not wait for them.
    */
   maintain(): number {
     let merges = 0;
-    for (const band of this.ordered) {
-      const builder = this.builder;
-      if (!builder) {
-        while (band.tree.mergeOnce()) merges++;
-      } else if (band.tree.mergeDue) {
-        merges++;
-        band.tree.mergeElsewhere((inputs, serial) => builder.build(inputs, serial)).catch((error: Error) => {
-          if (this.closed) return;
-          // The tree keeps the segments it had; later merges are built here.
-          this.builder = null;
-          builder.close();
-          process.emitWarning(`${error.message}; the index's segments are merged on the memory's thread from now on`, 'SegmentBuilderWarning');
-        });
-      }
-    }
+    for (const band of this.ordered) while (band.tree.mergeOnce()) merges++;
     return merges;
   }
 

@@ -296,8 +296,7 @@ export class SequentialMemory {
   /**
    * Merges the index's due segments once the answers just resolved are on their way (after the
    * next turn of the event loop): a merge of large segments takes tens of milliseconds, which no
-   * answer should wait for. Decisions that arrive meanwhile queue and are taken next. With a
-   * segment builder (the index's mergeElsewhere) this thread only starts the merges.
+   * answer should wait for. Decisions that arrive meanwhile queue and are taken next.
    */
   private async maintain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
@@ -425,8 +424,7 @@ export class SequentialMemory {
 
   private setInputLength(length: number): void {
     this.inputLength = length;
-    // The two cores the helper is for also let merges be built off the memory's thread.
-    this.index = new RegionIndex(length, { searchHelper: this.searchHelper, mergeElsewhere: this.searchHelper });
+    this.index = new RegionIndex(length, { searchHelper: this.searchHelper });
     this.sketches = new InputSketches(length, this.norm);
     if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
   }
