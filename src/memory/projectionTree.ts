@@ -187,6 +187,24 @@ function segmentLayout(leadDims: number, W: number, count: number, nodes: number
   return { offsets, bytes: layout.bytes };
 }
 
+/** The views of a segment's points in its memory (`count` points: its count, or an open segment's capacity). */
+function pointViews(buffer: ArrayBufferLike, offsets: SegmentShape['offsets'], leadDims: number, W: number, count: number) {
+  const padded = Math.ceil(count / GROUP) * GROUP;
+  return {
+    lead: new Float32Array(buffer, offsets.lead, padded * leadDims),
+    codes: new Int8Array(buffer, offsets.codes, count * W),
+    codeErrors: new Float32Array(buffer, offsets.errors, count),
+    radii: new Float32Array(buffer, offsets.radii, padded),
+    ids: new Int32Array(buffer, offsets.ids, count),
+  };
+}
+
+/** A shared memory of at least `bytes` that never grows (views of it stay valid). */
+function fixedMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
 /** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4. */
 function nodeBytes(leadDims: number): number {
   return 16 + 8 * leadDims;
@@ -294,7 +312,6 @@ class Segment implements PointSet {
       }
       norm = Math.max(norm, s.maxPointNorm);
     });
-    const groups = Math.ceil(count / GROUP);
     const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
     const table: NodeTable = {
       lo: new Float32Array(maxNodes * leadDims),
@@ -314,13 +331,13 @@ class Segment implements PointSet {
     const nodes = this.nodes;
     const { offsets, bytes } = segmentLayout(leadDims, this.W, count, nodes);
     this.usedBytes = bytes;
-    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
     let memory: WebAssembly.Memory;
     if (staged) {
       memory = staged;
+      const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
       const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
       if (pages > have) memory.grow(pages - have);
-    } else memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    } else memory = fixedMemory(bytes);
     const buffer = memory.buffer;
     const recordFloats = nodeBytes(leadDims) / 4;
     const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
@@ -336,12 +353,8 @@ class Segment implements PointSet {
         nodeFloats[at + boxSlot(k) + 4] = table.hi[node * leadDims + k];
       }
     }
-    this.lead = new Float32Array(buffer, offsets.lead, groups * GROUP * leadDims);
+    ({ lead: this.lead, codes: this.codes, codeErrors: this.codeErrors, radii: this.radii, ids: this.ids } = pointViews(buffer, offsets, leadDims, this.W, count));
     this.lead.fill(PADDING);
-    this.codes = new Int8Array(buffer, offsets.codes, count * this.W);
-    this.codeErrors = new Float32Array(buffer, offsets.errors, count);
-    this.radii = new Float32Array(buffer, offsets.radii, groups * GROUP);
-    this.ids = new Int32Array(buffer, offsets.ids, count);
     if (staged) {
       let row = last.count;
       for (const s of sources.slice(1)) {
@@ -513,16 +526,11 @@ class OpenSegment implements PointSet {
     readonly capacity: number,
   ) {
     const { offsets, bytes } = segmentLayout(leadDims, W, capacity, 1);
-    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const memory = fixedMemory(bytes);
     const buffer = memory.buffer;
-    this.codes = new Int8Array(buffer, offsets.codes, capacity * W);
+    ({ lead: this.lead, codes: this.codes, codeErrors: this.codeErrors, radii: this.radii, ids: this.ids } = pointViews(buffer, offsets, leadDims, W, capacity));
     this.nodeFloats = new Float32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
     this.nodeInts = new Int32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
-    this.lead = new Float32Array(buffer, offsets.lead, Math.ceil(capacity / GROUP) * GROUP * leadDims);
-    this.codeErrors = new Float32Array(buffer, offsets.errors, capacity);
-    this.radii = new Float32Array(buffer, offsets.radii, Math.ceil(capacity / GROUP) * GROUP);
-    this.ids = new Int32Array(buffer, offsets.ids, capacity);
     this.live = new Float64Array(buffer, offsets.live, 3);
     this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, offsets };
     this.usedBytes = bytes;

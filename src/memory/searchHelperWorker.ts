@@ -1,7 +1,8 @@
 // The search helper (worker thread; see searchHelper.ts): woken for each search of the index, it
 // takes trees from the back of the shared task list, searches their segments (the open one too)
-// in its own scratch and returns the ids it found. It never blocks the memory's thread: a task it holds too
-// long is searched again there, and what it answers for a task it no longer owns is dropped.
+// in its own scratch and returns the ids it found. It never blocks the memory's thread: a task it
+// holds too long is searched again there, and what it answers for a task it no longer owns is
+// dropped.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
