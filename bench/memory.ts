@@ -22,7 +22,7 @@ import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
 import { finishDecision, planDecision, reach, type Candidate } from '../src/memory/rules.js';
-import type { SequentialMemory } from '../src/memory/sequentialMemory.js';
+import { SERVING_WARMUP_DECISIONS, type SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { MemoryOutcome } from '../src/memory/types.js';
 import { proposal } from '../test/helpers/memory-streams.js';
 import { loadOrBuildPool, poolOptionsFromEnv, poolStats } from './certifiedRadii.js';
@@ -32,7 +32,7 @@ const SIZES = (process.env.MEMORY_BENCH_SIZES ?? '10000,100000').split(',').filt
 const BULK = Number(process.env.MEMORY_BENCH_BULK ?? 1_000_000);
 const INDEX_QUERIES = Number(process.env.MEMORY_BENCH_QUERIES ?? 1000);
 const SCAN_BUDGET_MS = Number(process.env.MEMORY_BENCH_SCAN_MS ?? 20_000);
-/** Decisions made (and stored) before timing starts: the first ones after a replay compile the decision path. */
+/** Decisions made (and stored) before timing starts, after the memory's own warm-up (see replay). */
 const WARMUP = Number(process.env.MEMORY_BENCH_WARMUP ?? 20);
 const SEED = Number(process.env.MEMORY_BENCH_SEED ?? 2024);
 const SEARCH_HELPER = process.env.MEMORY_BENCH_HELPER !== '0';
@@ -214,6 +214,7 @@ async function replay(dataDir: string, probe: Probe) {
   if (own.status !== 0) throw new Error(`bench/memoryReplay.ts failed: ${own.stderr}`);
   const alone = JSON.parse(own.stdout.trim().split('\n').pop()!) as {
     replayS: number;
+    warmupS: number;
     residentGrowthBytesPerRecord: number;
     processCpuS: number;
     memoryThreadMinorFaults?: number;
@@ -223,11 +224,11 @@ async function replay(dataDir: string, probe: Probe) {
   const before = process.memoryUsage();
   const t0 = performance.now();
   const store = new MemoryStore({
-    dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER,
+    dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER, warmupDecisions: SERVING_WARMUP_DECISIONS,
     observer: observe(probe),
   });
   const memory = await store.memory('fashion', 'l2');
-  const replayS = (performance.now() - t0) / 1000;
+  const replayS = (performance.now() - t0 - memory.warmup.ms) / 1000;
   gc();
   gc();
   const after = process.memoryUsage();
@@ -241,11 +242,15 @@ async function replay(dataDir: string, probe: Probe) {
     stats: {
       replayRecords: memory.size,
       replayOwnProcessS: alone.replayS,
+      warmupOwnProcessS: alone.warmupS,
       replayOwnProcessResidentGrowthBytesPerRecord: alone.residentGrowthBytesPerRecord,
       // CPU of all its threads, and the first touches of new memory on the memory's thread (Linux).
       replayOwnProcessCpuS: alone.processCpuS,
       replayOwnProcessMemoryThreadMinorFaults: alone.memoryThreadMinorFaults ?? null,
       replayS: +replayS.toFixed(1),
+      // Then the memory's warm-up, as the gateway's (SERVING_WARMUP_DECISIONS decisions computed and discarded).
+      warmupDecisions: memory.warmup.decisions,
+      warmupS: +(memory.warmup.ms / 1000).toFixed(2),
       measuredRamBytesPerRecord: Math.round(delta / memory.size),
       residentGrowthBytesPerRecord: Math.round(rssDelta / memory.size),
       estimatedIndexBytesPerRecord: Math.round(memory.indexBytesPerRecord()),

@@ -9,7 +9,9 @@
 // e.g. `git worktree add /tmp/base <commit>` with node_modules linked.
 // MEMORY_ALTERNATE_ROUNDS (4), MEMORY_ALTERNATE_QUERIES (2000). MEMORY_ALTERNATE_FILL (0): untimed
 // decisions (stream seed 99) before the timed ones, so that the trees hold unsealed points, as in a
-// memory filled through decide() (a replayed one holds none).
+// memory filled through decide() (a replayed one holds none). MEMORY_ALTERNATE_WARMUP (the
+// gateway's default): the memory's warm-up after its replay, in decisions (a checkout from before
+// the warm-up ignores it).
 // Why not bench/memoryCompare.ts: in one process the two versions' threads share the cores, V8's
 // worker threads and the garbage collector, and each version's helper disturbs the other's
 // decisions; and it decides back to back, where the helper never sleeps between decisions.
@@ -18,6 +20,7 @@ import { statSync, truncateSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SERVING_WARMUP_DECISIONS } from '../src/memory/sequentialMemory.js';
 
 const WARMUP = 20;
 
@@ -28,6 +31,8 @@ interface RunResult {
   fsyncP50Ms: number;
   helperAnswered: number;
   helperTakenBack: number;
+  /** The memory's warm-up after its replay (absent: a checkout without one). */
+  warmup?: { decisions: number; ms: number };
 }
 
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
@@ -44,7 +49,8 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
     onDecision: (e: { decideMs: number }) => (decideMs = e.decideMs),
     onGroupCommit: (e: { fsyncMs: number }) => fsyncMs.push(e.fsyncMs),
   };
-  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: true, observer });
+  const warmupDecisions = Number(process.env.MEMORY_ALTERNATE_WARMUP ?? SERVING_WARMUP_DECISIONS);
+  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: true, observer, warmupDecisions });
   const memory = await store.memory('fashion', 'l2');
   await memory.searchHelperReady();
   const { pool } = await loadOrBuildPool(poolOptionsFromEnv());
@@ -71,6 +77,7 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
     fsyncP50Ms: +quantile(fsyncMs, 0.5).toFixed(2),
     helperAnswered: (after?.answered ?? 0) - (before?.answered ?? 0),
     helperTakenBack: (after?.takenBack ?? 0) - (before?.takenBack ?? 0),
+    warmup: memory.warmup,
   };
 }
 

@@ -24,10 +24,10 @@ function logPath(): string {
   return join(dir, 'm', 'l2.log');
 }
 
-const open = (path: string, inWorker: boolean, searchHelper = false) =>
+const open = (path: string, inWorker: boolean, searchHelper = false, more: { warmupDecisions?: number; readOnly?: boolean } = {}) =>
   SequentialMemory.open({
     disk: new RealDisk(), path, model: 'm', norm: 'l2', maxGroup: 512, queueCapacity: 8192,
-    workerReplayMinBytes: inWorker ? 0 : Number.MAX_SAFE_INTEGER, searchHelper,
+    workerReplayMinBytes: inWorker ? 0 : Number.MAX_SAFE_INTEGER, searchHelper, ...more,
   });
 
 /** Decides `count` proposals of a clustered stream at d = 49 (past the index's rotation at 4096 records). */
@@ -90,6 +90,37 @@ describe('replay in a worker thread', () => {
     }
     await a.close();
     await b.close();
+  });
+
+  it('warms up after the replay without changing the log or any later decision', async () => {
+    const seed = 47;
+    const path = logPath();
+    const stored = await fill(path, 5000, seed);
+    const copy = logPath();
+    mkdirSync(dirname(copy), { recursive: true });
+    const bytes = readFileSync(path);
+    writeFileSync(copy, bytes);
+    const cold = await open(path, false);
+    const warm = await open(copy, true, true, { warmupDecisions: 300 });
+    expect(cold.warmup.decisions).toBe(0);
+    expect(warm.warmup.decisions).toBe(300);
+    expect(warm.lastSeq).toBe(stored.length);
+    expect(readFileSync(copy).equals(bytes)).toBe(true);
+    const next = new StreamGenerator('adversarial', 49, 'l2', seed + 1);
+    const seen: ReferenceRecord[] = [...stored];
+    for (let i = 0; i < 200; i++) {
+      const item = next.next(seen, (x, y) => distance(x, y, 'l2'));
+      const a = await cold.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
+      const b = await warm.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
+      expect({ ...b, record: undefined }, `seed=${seed} i=${i}`).toEqual({ ...a, record: undefined });
+      if (a.action !== 'repeat') seen.push({ seq: a.seq, input: item.input, answer: a.answer, radius: a.radius });
+    }
+    await cold.close();
+    await warm.close();
+    // A read-only memory (export, verify, audit) serves no decisions: no warm-up.
+    const reader = await open(path, false, false, { warmupDecisions: 300, readOnly: true });
+    expect(reader.warmup.decisions).toBe(0);
+    await reader.close();
   });
 
   it('replays more batches than the reader keeps input buffers for, each record from its own bytes', async () => {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_MANIFEST } from '../engine/manifest.js';
+import { SERVING_WARMUP_DECISIONS } from '../memory/sequentialMemory.js';
 
 const SOLVERS = ['sga', 'batched', 'grid', 'fixed'] as const;
 
@@ -66,6 +67,8 @@ export const gatewayConfigSchema = z.object({
   memoryQueueCapacity: z.number().int().positive().default(1024),
   /** Each memory searches its index on a second thread as well; default: with two or more cores. */
   memorySearchHelper: z.boolean().optional(),
+  /** Decisions each memory computes (and discards) after its replay, before it serves: the first real ones then run optimized code. */
+  memoryWarmupDecisions: z.number().int().nonnegative().max(100_000).default(SERVING_WARMUP_DECISIONS),
   /** Lines of one certifyStream evaluated concurrently. */
   streamWindow: z.number().int().positive().default(4),
   requestDeadlineMs: z.number().int().positive().default(120_000),

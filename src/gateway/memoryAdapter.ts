@@ -35,7 +35,10 @@ export function memoryObserver(metrics: GatewayMetrics, logger: Logger): MemoryO
     onReplay(event) {
       metrics.memorySize.set({ model: event.model, norm: event.norm }, event.records);
       if (event.tornTail) logger.warn({ model: event.model, norm: event.norm, tornTail: event.tornTail }, 'memory log had a torn tail record; truncated');
-      logger.info({ model: event.model, norm: event.norm, records: event.records, ms: Math.round(event.ms) }, 'memory replayed');
+      logger.info({
+        model: event.model, norm: event.norm, records: event.records, ms: Math.round(event.ms),
+        warmupDecisions: event.warmupDecisions, warmupMs: Math.round(event.warmupMs),
+      }, 'memory replayed');
     },
     onFailure(event) {
       metrics.memoryFailures.inc({ model: event.model, norm: event.norm });
@@ -50,7 +53,9 @@ export async function openFileMemory(first: MemoryContext | GatewayConfig, secon
   const context: MemoryContext = second ? { config: first as GatewayConfig, manifest: second } : (first as MemoryContext);
   const { config, manifest, metrics, logger } = context;
   const observer = metrics && logger ? memoryObserver(metrics, logger) : undefined;
-  const store = new MemoryStore({ dataDir: config.dataDir, queueCapacity: config.memoryQueueCapacity, observer, searchHelper: config.memorySearchHelper });
+  const store = new MemoryStore({ dataDir: config.dataDir, queueCapacity: config.memoryQueueCapacity, observer, searchHelper: config.memorySearchHelper,
+    warmupDecisions: config.memoryWarmupDecisions,
+  });
   try {
     // Replay each model's default memory now: a corrupt log stops the start, not the first request.
     for (const entry of manifest.models) await store.memory(entry.name, entry.norm);

@@ -29,7 +29,11 @@ export interface MemoryObserver {
   onDecision?(event: DecisionEvent): void;
   onGroupCommit?(event: { model: string; norm: Norm; records: number; writeMs: number; fsyncMs: number }): void;
   onQueueDepth?(event: { model: string; norm: Norm; depth: number }): void;
-  onReplay?(event: { model: string; norm: Norm; records: number; ms: number; tornTail: { offset: number; bytes: number; reason: string } | null }): void;
+  /** `ms`: the replay; then `warmupDecisions` decisions were computed in `warmupMs` (SequentialMemoryOptions.warmupDecisions). */
+  onReplay?(event: {
+    model: string; norm: Norm; records: number; ms: number; tornTail: { offset: number; bytes: number; reason: string } | null;
+    warmupDecisions: number; warmupMs: number;
+  }): void;
   onFailure?(event: { model: string; norm: Norm; error: Error }): void;
   /** Index maintenance after a group was answered: segment merges and how long they took. */
   onMaintenance?(event: { model: string; norm: Norm; merges: number; ms: number }): void;
