@@ -10,8 +10,10 @@
 // MEMORY_ALTERNATE_ROUNDS (4), MEMORY_ALTERNATE_QUERIES (2000). MEMORY_ALTERNATE_FILL (0): untimed
 // decisions (stream seed 99) before the timed ones, so that the trees hold unsealed points, as in a
 // memory filled through decide() (a replayed one holds none). MEMORY_ALTERNATE_WARMUP (the
-// gateway's default): the memory's warm-up after its replay, in decisions (a checkout from before
-// the warm-up ignores it).
+// gateway's default): the memory's warm-up after its replay, in decisions, or "a,b" for A and B
+// (a checkout from before the warm-up ignores it). MEMORY_ALTERNATE_BURST=1: the timed proposals
+// arrive all at once, as in a loaded gateway's queue, and are decided back to back in groups
+// (one fsync per group) instead of one at a time.
 // Why not bench/memoryCompare.ts: in one process the two versions' threads share the cores, V8's
 // worker threads and the garbage collector, and each version's helper disturbs the other's
 // decisions; and it decides back to back, where the helper never sleeps between decisions.
@@ -38,18 +40,17 @@ interface RunResult {
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 
 /** One run, in this process: `checkout`'s memory on `dataDir`, `queries` timed decisions. */
-async function run(checkout: string, dataDir: string, seed: number, queries: number, fill: number): Promise<RunResult> {
+async function run(checkout: string, dataDir: string, seed: number, queries: number, fill: number, warmupDecisions: number): Promise<RunResult> {
   const { MemoryStore } = await import(pathToFileURL(resolve(checkout, 'src/memory/memoryStore.ts')).href);
   const { loadOrBuildPool, poolOptionsFromEnv } = await import('./certifiedRadii.js');
   const { FashionStream } = await import('./memoryStream.js');
   const { proposal } = await import('../test/helpers/memory-streams.js');
-  let decideMs = 0;
+  const decideMs: number[] = [];
   const fsyncMs: number[] = [];
   const observer = {
-    onDecision: (e: { decideMs: number }) => (decideMs = e.decideMs),
+    onDecision: (e: { decideMs: number }) => decideMs.push(e.decideMs),
     onGroupCommit: (e: { fsyncMs: number }) => fsyncMs.push(e.fsyncMs),
   };
-  const warmupDecisions = Number(process.env.MEMORY_ALTERNATE_WARMUP ?? SERVING_WARMUP_DECISIONS);
   const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: true, observer, warmupDecisions });
   const memory = await store.memory('fashion', 'l2');
   await memory.searchHelperReady();
@@ -61,13 +62,14 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
   }
   const stream = new FashionStream(seed, pool);
   const items = Array.from({ length: WARMUP + queries }, () => stream.next());
-  const times: number[] = [];
+  const decide = ({ input, answer, radius }: { input: Float32Array; answer: number | null; radius: number }) =>
+    memory.decide(proposal('fashion', 'l2', input, answer, radius));
   const before = memory.searchHelperCounts;
-  for (let i = 0; i < items.length; i++) {
-    const { input, answer, radius } = items[i];
-    await memory.decide(proposal('fashion', 'l2', input, answer, radius));
-    if (i >= WARMUP) times.push(decideMs);
-  }
+  for (const item of items.slice(0, WARMUP)) await decide(item);
+  const timedFrom = decideMs.length;
+  if (process.env.MEMORY_ALTERNATE_BURST === '1') await Promise.all(items.slice(WARMUP).map(decide));
+  else for (const item of items.slice(WARMUP)) await decide(item);
+  const times = decideMs.slice(timedFrom);
   const after = memory.searchHelperCounts;
   await memory.close();
   return {
@@ -83,8 +85,8 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
 
 const args = process.argv.slice(2);
 if (args[0] === '--run') {
-  const [, checkout, dataDir, seed, queries, fill] = args;
-  console.log(JSON.stringify(await run(checkout, dataDir, Number(seed), Number(queries), Number(fill))));
+  const [, checkout, dataDir, seed, queries, fill, warmup] = args;
+  console.log(JSON.stringify(await run(checkout, dataDir, Number(seed), Number(queries), Number(fill), Number(warmup))));
   process.exit(0);
 }
 
@@ -96,6 +98,7 @@ if (!dataDir) {
 const ROUNDS = Number(process.env.MEMORY_ALTERNATE_ROUNDS ?? 4);
 const QUERIES = Number(process.env.MEMORY_ALTERNATE_QUERIES ?? 2000);
 const FILL = Number(process.env.MEMORY_ALTERNATE_FILL ?? 0);
+const [warmupA, warmupB = warmupA] = (process.env.MEMORY_ALTERNATE_WARMUP ?? String(SERVING_WARMUP_DECISIONS)).split(',').map(Number);
 const log = join(dataDir, 'fashion', 'l2.log');
 const length = statSync(log).size;
 const results: Record<string, RunResult[]> = { A: [], B: [] };
@@ -105,7 +108,10 @@ try {
       const started = performance.now();
       const child = spawnSync(
         process.execPath,
-        [...process.execArgv, fileURLToPath(import.meta.url), '--run', side === 'A' ? rootA : rootB, dataDir, String(6 + round), String(QUERIES), String(FILL)],
+        [
+          ...process.execArgv, fileURLToPath(import.meta.url), '--run', side === 'A' ? rootA : rootB, dataDir, String(6 + round), String(QUERIES), String(FILL),
+          String(side === 'A' ? warmupA : warmupB),
+        ],
         { encoding: 'utf8' },
       );
       truncateSync(log, length);
@@ -124,6 +130,8 @@ console.log(JSON.stringify({
   rounds: ROUNDS,
   queries: QUERIES,
   fill: FILL,
+  warmupDecisions: { A: warmupA, B: warmupB },
+  burst: process.env.MEMORY_ALTERNATE_BURST === '1',
   meanP50Ms: { A: mean(results.A.map((r) => r.p50Ms)), B: mean(results.B.map((r) => r.p50Ms)) },
   meanP99Ms: { A: mean(results.A.map((r) => r.p99Ms)), B: mean(results.B.map((r) => r.p99Ms)) },
   // Rounds in which B's p99 was lower than A's.
