@@ -33,6 +33,8 @@ interface RunResult {
   fsyncP50Ms: number;
   helperAnswered: number;
   helperTakenBack: number;
+  /** p99 of the first and of the second half of the timed decisions (the first decisions after a replay are slower without a warm-up). */
+  halvesP99Ms: [number, number];
   /** The memory's warm-up after its replay (absent: a checkout without one). */
   warmup?: { decisions: number; ms: number };
 }
@@ -79,6 +81,7 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
     fsyncP50Ms: +quantile(fsyncMs, 0.5).toFixed(2),
     helperAnswered: (after?.answered ?? 0) - (before?.answered ?? 0),
     helperTakenBack: (after?.takenBack ?? 0) - (before?.takenBack ?? 0),
+    halvesP99Ms: [times.slice(0, times.length >> 1), times.slice(times.length >> 1)].map((half) => +quantile(half, 0.99).toFixed(3)) as [number, number],
     warmup: memory.warmup,
   };
 }
