@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RealDisk } from '../src/memory/disk.js';
+import { RealDisk, type Disk } from '../src/memory/disk.js';
 import { distance } from '../src/memory/distance.js';
 import { LogCorruptionError } from '../src/memory/errors.js';
 import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
@@ -121,6 +121,39 @@ describe('replay in a worker thread', () => {
     const reader = await open(path, false, false, { warmupDecisions: 300, readOnly: true });
     expect(reader.warmup.decisions).toBe(0);
     await reader.close();
+  });
+
+  it('closes the log and refuses to start when the warm-up cannot read a stored input back', async () => {
+    const path = logPath();
+    await fill(path, 300, 48);
+    // A disk whose reads of one input (49 float32) fail: only the warm-up reads inputs alone.
+    let closes = 0;
+    const disk: Disk = {
+      exists: (p) => new RealDisk().exists(p),
+      list: (d) => new RealDisk().list(d),
+      open: async (p) => {
+        const file = await new RealDisk().open(p);
+        return {
+          path: file.path,
+          size: () => file.size(),
+          read: (position, length, into) => {
+            if (length === 49 * 4) throw new Error('EIO: i/o error, read');
+            return file.read(position, length, into);
+          },
+          append: (data) => file.append(data),
+          fsync: () => file.fsync(),
+          truncate: (size) => file.truncate(size),
+          close: () => (closes++, file.close()),
+        };
+      },
+    };
+    const opening = SequentialMemory.open({ disk, path, model: 'm', norm: 'l2', warmupDecisions: 10 });
+    await expect(opening).rejects.toThrow(/EIO/);
+    expect(closes).toBe(1);
+    // Without the warm-up the same disk replays (and would fail only the decision that reads).
+    const memory = await SequentialMemory.open({ disk, path, model: 'm', norm: 'l2' });
+    expect(memory.lastSeq).toBeGreaterThan(0);
+    await memory.close();
   });
 
   it('replays more batches than the reader keeps input buffers for, each record from its own bytes', async () => {

@@ -53,8 +53,9 @@ export async function openFileMemory(first: MemoryContext | GatewayConfig, secon
   const context: MemoryContext = second ? { config: first as GatewayConfig, manifest: second } : (first as MemoryContext);
   const { config, manifest, metrics, logger } = context;
   const observer = metrics && logger ? memoryObserver(metrics, logger) : undefined;
-  const store = new MemoryStore({ dataDir: config.dataDir, queueCapacity: config.memoryQueueCapacity, observer, searchHelper: config.memorySearchHelper,
-    warmupDecisions: config.memoryWarmupDecisions,
+  const store = new MemoryStore({
+    dataDir: config.dataDir, queueCapacity: config.memoryQueueCapacity, observer,
+    searchHelper: config.memorySearchHelper, warmupDecisions: config.memoryWarmupDecisions,
   });
   try {
     // Replay each model's default memory now: a corrupt log stops the start, not the first request.
