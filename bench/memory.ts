@@ -17,8 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { DecisionLog } from '../src/memory/decisionLog.js';
+import { RealDisk } from '../src/memory/disk.js';
 import { distance } from '../src/memory/distance.js';
-import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
+import { decodeFrame, encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
 import { finishDecision, planDecision, reach, type Candidate } from '../src/memory/rules.js';
@@ -59,6 +61,23 @@ class Mirror {
     const c = this.chunks[Math.floor(i / CHUNK)];
     return c.subarray((i % CHUNK) * D, (i % CHUNK + 1) * D);
   }
+}
+
+/** The mirror of every record of a log, read back from it (phase B: the memory's own process does not hold it while it is timed). */
+async function mirrorFromLog(path: string): Promise<Mirror> {
+  const mirror = new Mirror();
+  const log = await DecisionLog.open(new RealDisk(), path, true);
+  try {
+    let scratch: Float32Array | undefined;
+    await log.replay((_offset, bytes, at) => {
+      const frame = decodeFrame(bytes, at, scratch);
+      scratch = frame.input;
+      mirror.add(frame.seq, frame.input, frame.answer, frame.radius);
+    });
+  } finally {
+    await log.close();
+  }
+  return mirror;
 }
 
 /** Regions among the first `stored` of the mirror within reach of the ball (x, radius). */
@@ -118,8 +137,12 @@ function observe(probe: Probe, actions?: Record<string, number>): MemoryObserver
  * ever appended) is kept, and afterwards the scan decides on that state and is compared with what
  * the memory decided. Scanning after, not between, the timed decisions keeps a 3 GB pass over
  * the mirror from evicting the index from the caches before the decision that follows it.
+ * `given` null: the mirror is read back from the memory's log after the timed decisions, so that the
+ * process holds no more than a gateway's while they are timed (a 3 GB mirror beside the index
+ * made them slower).
  */
-async function measure(memory: SequentialMemory, mirror: Mirror, stream: FashionStream, probe: Probe, label: string) {
+async function measure(memory: SequentialMemory, given: Mirror | null, stream: FashionStream, probe: Probe, label: string) {
+  let mirror = given;
   const indexMs: number[] = [];
   const insertMs: number[] = [];
   const scanMs: number[] = [];
@@ -140,7 +163,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   for (let w = 0; w < WARMUP; w++) {
     const item = stream.next();
     const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
-    if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
+    if (o.action !== 'repeat') mirror?.add(o.seq, item.input, o.answer, o.radius);
   }
   await memory.searchHelperReady();
   const helperBefore = memory.searchHelperCounts;
@@ -149,17 +172,19 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
   gcObserver.observe({ entryTypes: ['gc'] });
   for (let q = 0; q < INDEX_QUERIES; q++) {
     const item = stream.next();
-    const stored = mirror.size;
+    const stored = memory.size;
     const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
     indexMs.push(probe.decideMs);
     decisionWindows.push({ start: probe.decideStartedAt, end: probe.decideStartedAt + probe.decideMs });
     insertMs.push(probe.insertMs);
     candidateCounts.push(probe.candidates);
     if (q % Math.max(1, Math.floor(INDEX_QUERIES / 200)) === 0) sampled.push({ item, stored, outcome: o });
-    if (o.action !== 'repeat') mirror.add(o.seq, item.input, o.answer, o.radius);
+    if (o.action !== 'repeat') mirror?.add(o.seq, item.input, o.answer, o.radius);
   }
   await new Promise((resolve) => setTimeout(resolve, 10));
   gcObserver.disconnect();
+  mirror ??= await mirrorFromLog(memory.path);
+  if (mirror.size !== memory.size) throw new Error(`the mirror holds ${mirror.size} records, the memory ${memory.size}`);
   const helperAfter = memory.searchHelperCounts;
   const pausedDecisions = decisionWindows.filter((w) => gcPauses.some((g) => g.start < w.end && g.start + g.ms > w.start)).length;
   let scanSpent = 0;
@@ -209,7 +234,7 @@ async function measure(memory: SequentialMemory, mirror: Mirror, stream: Fashion
 
 /** Replays the log of `dataDir` in a fresh store; reports time and RAM per record. */
 async function replay(dataDir: string, probe: Probe) {
-  // First in a process of its own, as a gateway starting up (this one holds the scan's mirror).
+  // First in a process of its own, as a gateway starting up (this one holds phase A's mirror).
   const own = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./memoryReplay.ts', import.meta.url)), dataDir], { encoding: 'utf8' });
   if (own.status !== 0) throw new Error(`bench/memoryReplay.ts failed: ${own.stderr}`);
   const alone = JSON.parse(own.stdout.trim().split('\n').pop()!) as {
@@ -260,7 +285,7 @@ async function replay(dataDir: string, probe: Probe) {
 }
 
 /** Writes `count` stream records straight into a log (no rules applied). */
-function writeBulkLog(dataDir: string, count: number, stream: FashionStream, mirror: Mirror): void {
+function writeBulkLog(dataDir: string, count: number, stream: FashionStream): void {
   mkdirSync(join(dataDir, 'fashion'), { recursive: true });
   const fd = openSync(join(dataDir, 'fashion', 'l2.log'), 'w');
   writeSync(fd, fileHeader());
@@ -274,7 +299,6 @@ function writeBulkLog(dataDir: string, count: number, stream: FashionStream, mir
       params: { n: 100000, n0: 100, alpha: 0.001, sigma: 'auto', norm: 'l2' }, timingsMs: { certify: 30 },
     };
     parts.push(encodeFrame(seq, item.answer, item.radius, item.input, meta));
-    mirror.add(seq, item.input, item.answer, item.radius);
     if (parts.length === 4096 || seq === count) {
       writeSync(fd, Buffer.concat(parts));
       parts = [];
@@ -327,13 +351,12 @@ async function main(): Promise<void> {
 
   if (BULK > 0) {
     const dataDir = mkdtempSync(join(root, 'certigate-memory-bulk-'));
-    const mirror = new Mirror();
     const t0 = performance.now();
-    writeBulkLog(dataDir, BULK, stream, mirror);
+    writeBulkLog(dataDir, BULK, stream);
     console.log(JSON.stringify({ phase: 'B: bulk log written', records: BULK, writeS: +((performance.now() - t0) / 1000).toFixed(1) }));
     const replayed = await replay(dataDir, probe);
     console.log(JSON.stringify({ phase: 'B: replay', ...replayed.stats }));
-    console.log(JSON.stringify(await measure(replayed.memory, mirror, stream, probe, 'B: bulk, replayed')));
+    console.log(JSON.stringify(await measure(replayed.memory, null, stream, probe, 'B: bulk, replayed')));
     await replayed.store.close();
     if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
     else console.log(JSON.stringify({ kept: dataDir }));
