@@ -63,7 +63,7 @@ class Mirror {
   }
 }
 
-/** The mirror of every record of a log, read back from it (phase B: the memory's own process does not hold it while it is timed). */
+/** The mirror of every record of a log, read back from it. */
 async function mirrorFromLog(path: string): Promise<Mirror> {
   const mirror = new Mirror();
   const log = await DecisionLog.open(new RealDisk(), path, true);
@@ -137,12 +137,11 @@ function observe(probe: Probe, actions?: Record<string, number>): MemoryObserver
  * ever appended) is kept, and afterwards the scan decides on that state and is compared with what
  * the memory decided. Scanning after, not between, the timed decisions keeps a 3 GB pass over
  * the mirror from evicting the index from the caches before the decision that follows it.
- * `given` null: the mirror is read back from the memory's log after the timed decisions, so that the
- * process holds no more than a gateway's while they are timed (a 3 GB mirror beside the index
- * made them slower).
+ * The mirror is read back from the memory's log after the timed decisions, so that the process
+ * holds no more than a gateway's while they are timed (a 3 GB mirror beside the index made them
+ * slower).
  */
-async function measure(memory: SequentialMemory, given: Mirror | null, stream: FashionStream, probe: Probe, label: string) {
-  let mirror = given;
+async function measure(memory: SequentialMemory, stream: FashionStream, probe: Probe, label: string) {
   const indexMs: number[] = [];
   const insertMs: number[] = [];
   const scanMs: number[] = [];
@@ -162,8 +161,7 @@ async function measure(memory: SequentialMemory, given: Mirror | null, stream: F
   });
   for (let w = 0; w < WARMUP; w++) {
     const item = stream.next();
-    const o = await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
-    if (o.action !== 'repeat') mirror?.add(o.seq, item.input, o.answer, o.radius);
+    await memory.decide(proposal('fashion', 'l2', item.input, item.answer, item.radius));
   }
   await memory.searchHelperReady();
   const helperBefore = memory.searchHelperCounts;
@@ -179,11 +177,10 @@ async function measure(memory: SequentialMemory, given: Mirror | null, stream: F
     insertMs.push(probe.insertMs);
     candidateCounts.push(probe.candidates);
     if (q % Math.max(1, Math.floor(INDEX_QUERIES / 200)) === 0) sampled.push({ item, stored, outcome: o });
-    if (o.action !== 'repeat') mirror?.add(o.seq, item.input, o.answer, o.radius);
   }
   await new Promise((resolve) => setTimeout(resolve, 10));
   gcObserver.disconnect();
-  mirror ??= await mirrorFromLog(memory.path);
+  const mirror = await mirrorFromLog(memory.path);
   if (mirror.size !== memory.size) throw new Error(`the mirror holds ${mirror.size} records, the memory ${memory.size}`);
   const helperAfter = memory.searchHelperCounts;
   const pausedDecisions = decisionWindows.filter((w) => gcPauses.some((g) => g.start < w.end && g.start + g.ms > w.start)).length;
@@ -234,7 +231,7 @@ async function measure(memory: SequentialMemory, given: Mirror | null, stream: F
 
 /** Replays the log of `dataDir` in a fresh store; reports time and RAM per record. */
 async function replay(dataDir: string, probe: Probe) {
-  // First in a process of its own, as a gateway starting up (this one holds phase A's mirror).
+  // First in a process of its own, as a gateway starting up.
   const own = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./memoryReplay.ts', import.meta.url)), dataDir], { encoding: 'utf8' });
   if (own.status !== 0) throw new Error(`bench/memoryReplay.ts failed: ${own.stderr}`);
   const alone = JSON.parse(own.stdout.trim().split('\n').pop()!) as {
@@ -327,24 +324,19 @@ async function main(): Promise<void> {
       observer: observe(probe, actions),
     });
     const memory = await store.memory('fashion', 'l2');
-    let mirror = new Mirror();
     for (const size of SIZES) {
       const t0 = performance.now();
-      while (mirror.size < size) {
-        const items = Array.from({ length: Math.min(4096, size - mirror.size) }, () => stream.next());
-        const outcomes = await Promise.all(items.map((it) => memory.decide(proposal('fashion', 'l2', it.input, it.answer, it.radius))));
-        outcomes.forEach((o, i) => {
-          if (o.action !== 'repeat') mirror.add(o.seq, items[i].input, o.answer, o.radius);
-        });
+      while (memory.size < size) {
+        const items = Array.from({ length: Math.min(4096, size - memory.size) }, () => stream.next());
+        await Promise.all(items.map((it) => memory.decide(proposal('fashion', 'l2', it.input, it.answer, it.radius))));
       }
       const buildS = +((performance.now() - t0) / 1000).toFixed(1);
-      console.log(JSON.stringify({ ...(await measure(memory, mirror, stream, probe, 'A: decided')), buildS }));
+      console.log(JSON.stringify({ ...(await measure(memory, stream, probe, 'A: decided')), buildS }));
     }
     await store.close();
     const replayed = await replay(dataDir, probe);
     console.log(JSON.stringify({ phase: 'A: replay', ...replayed.stats, actions }));
     await replayed.store.close();
-    mirror = new Mirror();
     if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
     else console.log(JSON.stringify({ kept: dataDir }));
   }
@@ -356,7 +348,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ phase: 'B: bulk log written', records: BULK, writeS: +((performance.now() - t0) / 1000).toFixed(1) }));
     const replayed = await replay(dataDir, probe);
     console.log(JSON.stringify({ phase: 'B: replay', ...replayed.stats }));
-    console.log(JSON.stringify(await measure(replayed.memory, null, stream, probe, 'B: bulk, replayed')));
+    console.log(JSON.stringify(await measure(replayed.memory, stream, probe, 'B: bulk, replayed')));
     await replayed.store.close();
     if (!process.env.MEMORY_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
     else console.log(JSON.stringify({ kept: dataDir }));
