@@ -13,7 +13,9 @@
 // gateway's default): the memory's warm-up after its replay, in decisions, or "a,b" for A and B
 // (a checkout from before the warm-up ignores it). MEMORY_ALTERNATE_BURST=1: the timed proposals
 // arrive all at once, as in a loaded gateway's queue, and are decided back to back in groups
-// (one fsync per group) instead of one at a time.
+// (one fsync per group) instead of one at a time. MEMORY_ALTERNATE_BALLAST_GB ("0"): "a,b" gigabytes
+// of float32 arrays written and held beside the memory before the timed decisions (as the scan's
+// mirror of the inputs was in bench/memory.ts).
 // Why not bench/memoryCompare.ts: in one process the two versions' threads share the cores, V8's
 // worker threads and the garbage collector, and each version's helper disturbs the other's
 // decisions; and it decides back to back, where the helper never sleeps between decisions.
@@ -42,7 +44,9 @@ interface RunResult {
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 
 /** One run, in this process: `checkout`'s memory on `dataDir`, `queries` timed decisions. */
-async function run(checkout: string, dataDir: string, seed: number, queries: number, fill: number, warmupDecisions: number): Promise<RunResult> {
+async function run(
+  checkout: string, dataDir: string, seed: number, queries: number, fill: number, warmupDecisions: number, ballastGb: number,
+): Promise<RunResult> {
   const { MemoryStore } = await import(pathToFileURL(resolve(checkout, 'src/memory/memoryStore.ts')).href);
   const { loadOrBuildPool, poolOptionsFromEnv } = await import('./certifiedRadii.js');
   const { FashionStream } = await import('./memoryStream.js');
@@ -56,6 +60,8 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
   const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: true, observer, warmupDecisions });
   const memory = await store.memory('fashion', 'l2');
   await memory.searchHelperReady();
+  const ballast: Float32Array[] = [];
+  for (let bytes = 0; bytes < ballastGb * 2 ** 30; bytes += 2 ** 28) ballast.push(new Float32Array(2 ** 26).fill(1));
   const { pool } = await loadOrBuildPool(poolOptionsFromEnv());
   const filler = new FashionStream(99, pool);
   for (let i = 0; i < fill; i++) {
@@ -74,6 +80,8 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
   const times = decideMs.slice(timedFrom);
   const after = memory.searchHelperCounts;
   await memory.close();
+  // Read after the timed decisions, so that it is held through them.
+  if (ballast.some((part) => part[0] !== 1)) throw new Error('ballast changed');
   return {
     p50Ms: +quantile(times, 0.5).toFixed(3),
     p99Ms: +quantile(times, 0.99).toFixed(3),
@@ -88,8 +96,8 @@ async function run(checkout: string, dataDir: string, seed: number, queries: num
 
 const args = process.argv.slice(2);
 if (args[0] === '--run') {
-  const [, checkout, dataDir, seed, queries, fill, warmup] = args;
-  console.log(JSON.stringify(await run(checkout, dataDir, Number(seed), Number(queries), Number(fill), Number(warmup))));
+  const [, checkout, dataDir, seed, queries, fill, warmup, ballastGb] = args;
+  console.log(JSON.stringify(await run(checkout, dataDir, Number(seed), Number(queries), Number(fill), Number(warmup), Number(ballastGb))));
   process.exit(0);
 }
 
@@ -102,6 +110,7 @@ const ROUNDS = Number(process.env.MEMORY_ALTERNATE_ROUNDS ?? 4);
 const QUERIES = Number(process.env.MEMORY_ALTERNATE_QUERIES ?? 2000);
 const FILL = Number(process.env.MEMORY_ALTERNATE_FILL ?? 0);
 const [warmupA, warmupB = warmupA] = (process.env.MEMORY_ALTERNATE_WARMUP ?? String(SERVING_WARMUP_DECISIONS)).split(',').map(Number);
+const [ballastA, ballastB = ballastA] = (process.env.MEMORY_ALTERNATE_BALLAST_GB ?? '0').split(',').map(Number);
 const log = join(dataDir, 'fashion', 'l2.log');
 const length = statSync(log).size;
 const results: Record<string, RunResult[]> = { A: [], B: [] };
@@ -113,7 +122,7 @@ try {
         process.execPath,
         [
           ...process.execArgv, fileURLToPath(import.meta.url), '--run', side === 'A' ? rootA : rootB, dataDir, String(6 + round), String(QUERIES), String(FILL),
-          String(side === 'A' ? warmupA : warmupB),
+          String(side === 'A' ? warmupA : warmupB), String(side === 'A' ? ballastA : ballastB),
         ],
         { encoding: 'utf8' },
       );
@@ -134,6 +143,7 @@ console.log(JSON.stringify({
   queries: QUERIES,
   fill: FILL,
   warmupDecisions: { A: warmupA, B: warmupB },
+  ballastGb: { A: ballastA, B: ballastB },
   burst: process.env.MEMORY_ALTERNATE_BURST === '1',
   meanP50Ms: { A: mean(results.A.map((r) => r.p50Ms)), B: mean(results.B.map((r) => r.p50Ms)) },
   meanP99Ms: { A: mean(results.A.map((r) => r.p99Ms)), B: mean(results.B.map((r) => r.p99Ms)) },
