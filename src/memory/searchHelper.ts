@@ -68,12 +68,18 @@ export class SearchHelper {
     }
   }
 
-  /** Tree `tree` now has these segments. */
+  /**
+   * Tree `tree` now has these segments. Called between searches (a seal or a merge): the helper
+   * is woken to take them in now, not at the start of the next search, which would wait for it.
+   */
   register(tree: number, shapes: SegmentShape[]): void {
     if (this.closed) return;
     const message: SegmentsMessage = { tree, shapes };
     this.port.postMessage(message);
     this.registered++;
+    const { control } = this.state;
+    Atomics.store(control, REGISTERED, this.registered);
+    Atomics.notify(control, SIGNAL);
   }
 
   /**

@@ -55,11 +55,16 @@ function catchUp(): boolean {
     for (const gone of before.values()) released += gone.shape.memory.buffer.byteLength;
     registered++;
   }
+  return registered >= posted;
+}
+
+/** Between searches: takes in the segment lists posted meanwhile, and collects if enough was let go. */
+function tidy(): void {
+  catchUp();
   if (released >= COLLECT_AFTER_BYTES) {
     released = 0;
     collect();
   }
-  return registered >= posted;
 }
 
 /** Takes the last task not yet taken, or returns -1. */
@@ -104,9 +109,13 @@ for (;;) {
   // A decision makes two or three searches in a row: waking from Atomics.wait takes tens of
   // microseconds, so the helper watches for the next one a little while before it sleeps.
   spinWhile(control, SIGNAL, seen, WATCH_MS);
+  // New segments (a seal or a merge, between decisions) are taken in, and replaced ones let go,
+  // before the next search rather than at its start; register() wakes a sleeping helper for it.
+  if (Atomics.load(control, SIGNAL) === seen && Atomics.load(control, REGISTERED) > registered) tidy();
   Atomics.wait(control, SIGNAL, seen);
   const signal = Atomics.load(control, SIGNAL);
   if (signal === STOP) break;
+  if (signal === seen) continue; // woken by register(): the next turn tidies
   seen = signal;
   used = 0;
   if (!catchUp()) continue;
