@@ -24,7 +24,7 @@ describe('gateway configuration', () => {
     expect(config.memorySearchHelper).toBe(true);
     expect(loadGatewayConfig({ cores: 1 }).memorySearchHelper).toBe(false);
     expect(loadGatewayConfig({ cores: 1, flags: { memorySearchHelper: true } }).memorySearchHelper).toBe(true);
-    expect(config.memoryWarmupDecisions).toBe(256);
+    expect(config.memoryWarmupDecisions).toBe(768);
     expect(() => loadGatewayConfig({ cores: 2, flags: { memoryWarmupDecisions: -1 } })).toThrow(/memoryWarmupDecisions/);
     expect(Object.isFrozen(config)).toBe(true);
   });
