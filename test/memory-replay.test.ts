@@ -44,6 +44,27 @@ async function fill(path: string, count: number, seed: number): Promise<Referenc
   return stored;
 }
 
+/** A copy of a log in a directory of its own. */
+function copyLog(path: string): string {
+  const copy = logPath();
+  mkdirSync(dirname(copy), { recursive: true });
+  writeFileSync(copy, readFileSync(path));
+  return copy;
+}
+
+/** Decides the same 200 adversarial proposals on two memories of the same records; their outcomes must agree. */
+async function expectSameDecisions(a: SequentialMemory, b: SequentialMemory, stored: readonly ReferenceRecord[], seed: number): Promise<void> {
+  const next = new StreamGenerator('adversarial', 49, 'l2', seed);
+  const seen: ReferenceRecord[] = [...stored];
+  for (let i = 0; i < 200; i++) {
+    const item = next.next(seen, (x, y) => distance(x, y, 'l2'));
+    const oa = await a.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
+    const ob = await b.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
+    expect({ ...ob, record: undefined }, `seed=${seed} i=${i}`).toEqual({ ...oa, record: undefined });
+    if (oa.action !== 'repeat') seen.push({ seq: oa.seq, input: item.input, answer: oa.answer, radius: oa.radius });
+  }
+}
+
 function frameStarts(bytes: Buffer): number[] {
   const starts: number[] = [];
   for (let i = bytes.indexOf(Buffer.from('CGM1')); i >= 0; i = bytes.indexOf(Buffer.from('CGM1'), i + 1)) starts.push(i);
@@ -74,20 +95,10 @@ describe('replay in a worker thread', () => {
     await sequential.close();
     await parallel.close();
     // New decisions after either replay agree (each on its own copy of the log).
-    const copy = logPath();
-    mkdirSync(dirname(copy), { recursive: true });
-    writeFileSync(copy, readFileSync(path));
+    const copy = copyLog(path);
     const a = await open(path, false);
     const b = await open(copy, true);
-    const next = new StreamGenerator('adversarial', 49, 'l2', seed + 2);
-    const seen: ReferenceRecord[] = [...stored];
-    for (let i = 0; i < 200; i++) {
-      const item = next.next(seen, (x, y) => distance(x, y, 'l2'));
-      const oa = await a.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
-      const ob = await b.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
-      expect({ ...ob, record: undefined }, `seed=${seed} i=${i}`).toEqual({ ...oa, record: undefined });
-      if (oa.action !== 'repeat') seen.push({ seq: oa.seq, input: item.input, answer: oa.answer, radius: oa.radius });
-    }
+    await expectSameDecisions(a, b, stored, seed + 2);
     await a.close();
     await b.close();
   });
@@ -96,25 +107,15 @@ describe('replay in a worker thread', () => {
     const seed = 47;
     const path = logPath();
     const stored = await fill(path, 5000, seed);
-    const copy = logPath();
-    mkdirSync(dirname(copy), { recursive: true });
     const bytes = readFileSync(path);
-    writeFileSync(copy, bytes);
+    const copy = copyLog(path);
     const cold = await open(path, false);
     const warm = await open(copy, true, true, { warmupDecisions: 300 });
     expect(cold.warmup.decisions).toBe(0);
     expect(warm.warmup.decisions).toBe(300);
     expect(warm.lastSeq).toBe(stored.length);
     expect(readFileSync(copy).equals(bytes)).toBe(true);
-    const next = new StreamGenerator('adversarial', 49, 'l2', seed + 1);
-    const seen: ReferenceRecord[] = [...stored];
-    for (let i = 0; i < 200; i++) {
-      const item = next.next(seen, (x, y) => distance(x, y, 'l2'));
-      const a = await cold.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
-      const b = await warm.decide(proposal('m', 'l2', item.input, item.answer, item.radius));
-      expect({ ...b, record: undefined }, `seed=${seed} i=${i}`).toEqual({ ...a, record: undefined });
-      if (a.action !== 'repeat') seen.push({ seq: a.seq, input: item.input, answer: a.answer, radius: a.radius });
-    }
+    await expectSameDecisions(cold, warm, stored, seed + 1);
     await cold.close();
     await warm.close();
     // A read-only memory (export, verify, audit) serves no decisions: no warm-up.
