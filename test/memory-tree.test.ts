@@ -17,9 +17,9 @@ interface Stored {
   radius: number;
 }
 
-/** A grid centred at 0 (the tree never sees how codes were made, only codes, errors and the step). */
+/** A grid centred at 0, coordinates coded in reverse (the tree never sees how codes were made, only codes, errors and the step). */
 function grid(length: number, step: number): CodeGrid {
-  return { length, width: codeWidth(length), offset: new Float64Array(length), step };
+  return { length, width: codeWidth(length), order: Int32Array.from({ length }, (_, k) => length - 1 - k), offset: new Float64Array(length), step };
 }
 
 function coded(g: CodeGrid, lead: Float64Array, fine: Float64Array): TreePoint {
@@ -241,8 +241,22 @@ describe('code grid', () => {
     const random = rng(33);
     const length = 37;
     const rows = Float64Array.from({ length: 50 * length }, () => gaussian(random));
+    for (let i = 0; i < 50; i++) rows[i * length + 11] *= 4; // the most spread coordinate
     const g = fitGrid(rows, 50, length);
     expect(g.width).toBe(48);
+    // A permutation, by decreasing variance.
+    expect(Array.from(g.order).sort((a, b) => a - b)).toEqual(Array.from({ length }, (_, k) => k));
+    expect(g.order[0]).toBe(11);
+    const variance = (c: number) => {
+      let sum = 0;
+      let squares = 0;
+      for (let i = 0; i < 50; i++) {
+        sum += rows[i * length + c];
+        squares += rows[i * length + c] ** 2;
+      }
+      return squares / 50 - (sum / 50) ** 2;
+    };
+    for (let k = 1; k < length; k++) expect(variance(g.order[k - 1])).toBeGreaterThanOrEqual(variance(g.order[k]));
     expect(sameGrid(g, fitGrid(rows, 50, length))).toBe(true);
     const moved = Float64Array.from(rows);
     moved[5] = 100;
@@ -258,12 +272,12 @@ describe('code grid', () => {
       for (let k = 0; k < length; k++) {
         expect(Math.abs(codes[k])).toBeLessThanOrEqual(127);
         expect(Math.abs(query[k])).toBeLessThanOrEqual(255);
-        squares += (values[k] - (g.offset[k] + g.step * codes[k])) ** 2;
-        querySquares += (values[k] - (g.offset[k] + g.step * query[k])) ** 2;
+        squares += (values[g.order[k]] - (g.offset[k] + g.step * codes[k])) ** 2;
+        querySquares += (values[g.order[k]] - (g.offset[k] + g.step * query[k])) ** 2;
       }
       for (let k = length; k < g.width; k++) expect([codes[k], query[k]]).toEqual([0, 0]);
       // Rounded to the nearest step (half up) inside the limits.
-      const nearest = (k: number, limit: number) => Math.floor(Math.min(limit, Math.max(-limit, (values[k] - g.offset[k]) * (1 / g.step))) + 0.5);
+      const nearest = (k: number, limit: number) => Math.floor(Math.min(limit, Math.max(-limit, (values[g.order[k]] - g.offset[k]) * (1 / g.step))) + 0.5);
       expect(Array.from(codes.subarray(0, length)), `spread ${spread}`).toEqual(Array.from({ length }, (_, k) => nearest(k, 127)));
       expect(Array.from(query.subarray(0, length)), `spread ${spread}`).toEqual(Array.from({ length }, (_, k) => nearest(k, 255)));
       expect(error, `spread ${spread}`).toBeGreaterThanOrEqual(Math.sqrt(squares));

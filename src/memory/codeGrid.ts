@@ -19,6 +19,9 @@ export interface CodeGrid {
   readonly length: number;
   /** Codes per point: length rounded up to CODE_ALIGN. */
   readonly width: number;
+  /** Coordinate order[k] is coded at position k: the most spread first, so that the search's partial sums rule points out early. */
+  readonly order: Int32Array;
+  /** offset[k] belongs to coordinate order[k]. */
   readonly offset: Float64Array;
   readonly step: number;
 }
@@ -27,39 +30,53 @@ export function codeWidth(length: number): number {
   return CODE_ALIGN * Math.ceil(length / CODE_ALIGN);
 }
 
-/** The grid of `count` rows of `length` numbers (row-major in `rows`): each coordinate's range centred, the widest range over 250 steps. */
+/**
+ * The grid of `count` rows of `length` numbers (row-major in `rows`): each coordinate's range
+ * centred, the widest range over 250 steps, the coordinates ordered by decreasing variance.
+ */
 export function fitGrid(rows: Float64Array, count: number, length: number): CodeGrid {
   const low = new Float64Array(length).fill(Infinity);
   const high = new Float64Array(length).fill(-Infinity);
+  const sum = new Float64Array(length);
+  const squares = new Float64Array(length);
   for (let i = 0; i < count; i++) {
     for (let k = 0; k < length; k++) {
       const v = rows[i * length + k];
       if (v < low[k]) low[k] = v;
       if (v > high[k]) high[k] = v;
+      sum[k] += v;
+      squares[k] += v * v;
     }
   }
+  // Non-finite variances (non-finite coordinates never come from finite inputs) go last; ties keep coordinate order.
+  const variance = (k: number): number => {
+    const v = squares[k] / count - (sum[k] / count) ** 2;
+    return Number.isFinite(v) ? v : -Infinity;
+  };
+  const order = Int32Array.from({ length }, (_, k) => k).sort((a, b) => variance(b) - variance(a) || a - b);
   let range = 0;
   const offset = new Float64Array(length);
   for (let k = 0; k < length; k++) {
-    // Non-finite coordinates never come from finite inputs; a degenerate column is centred at 0.
-    offset[k] = Number.isFinite(low[k] + high[k]) ? (low[k] + high[k]) / 2 : 0;
-    if (Number.isFinite(high[k] - low[k])) range = Math.max(range, high[k] - low[k]);
+    const c = order[k];
+    // A degenerate column is centred at 0.
+    offset[k] = Number.isFinite(low[c] + high[c]) ? (low[c] + high[c]) / 2 : 0;
+    if (Number.isFinite(high[c] - low[c])) range = Math.max(range, high[c] - low[c]);
   }
   const step = range > 0 ? range / (2 * POINT_CODE_LIMIT - 4) : 1;
-  return { length, width: codeWidth(length), offset, step };
+  return { length, width: codeWidth(length), order, offset, step };
 }
 
 /** Codes `grid.length` numbers of `values` (from `at`) into `codes` (from `codesAt`); returns an upper bound of the error. */
 export function encodePoint(grid: CodeGrid, values: Float64Array, at: number, codes: Int8Array, codesAt: number): number {
   // c = clamp(round half up((v - offset) / step), +-127): wasm/quantize.wat. Any code is sound:
   // the error is measured against it.
-  return errorBound(quantizeKernel().encode(values, at, grid.offset, grid.step, POINT_CODE_LIMIT, codes, codesAt), grid.step);
+  return errorBound(quantizeKernel().encode(values, at, grid.order, grid.offset, grid.step, POINT_CODE_LIMIT, codes, codesAt), grid.step);
 }
 
 /** The query's codes (16 bits, zero-padded to grid.width) and an upper bound of its error. */
 export function encodeQuery(grid: CodeGrid, values: Float64Array, at: number, codes: Int16Array): number {
   codes.fill(0, grid.length);
-  return errorBound(quantizeKernel().encode(values, at, grid.offset, grid.step, QUERY_CODE_LIMIT, codes, 0), grid.step);
+  return errorBound(quantizeKernel().encode(values, at, grid.order, grid.offset, grid.step, QUERY_CODE_LIMIT, codes, 0), grid.step);
 }
 
 function errorBound(squares: number, step: number): number {
@@ -72,6 +89,6 @@ function errorBound(squares: number, step: number): number {
 /** Whether two grids are the same numbers (a replay worker's and the index's). */
 export function sameGrid(a: CodeGrid, b: CodeGrid): boolean {
   if (a.length !== b.length || a.step !== b.step) return false;
-  for (let k = 0; k < a.length; k++) if (a.offset[k] !== b.offset[k]) return false;
+  for (let k = 0; k < a.length; k++) if (a.offset[k] !== b.offset[k] || a.order[k] !== b.order[k]) return false;
   return true;
 }

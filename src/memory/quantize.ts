@@ -55,8 +55,8 @@ class QuantizeKernel {
     return sums;
   }
 
-  /** Codes values[at..at+n) less `offsets` in steps of `step`, clamped to +-limit, into `codes` from `codesAt`; returns the sum of squared gaps. */
-  encode(values: Float64Array, at: number, offsets: Float64Array, step: number, limit: number, codes: Int8Array | Int16Array, codesAt: number): number {
+  /** Codes values[at + order[k]] less offsets[k] (k < n) in steps of `step`, clamped to +-limit, into `codes` from `codesAt`; returns the sum of squared gaps. */
+  encode(values: Float64Array, at: number, order: Int32Array, offsets: Float64Array, step: number, limit: number, codes: Int8Array | Int16Array, codesAt: number): number {
     const n = offsets.length;
     const padded = n + (n & 1); // pairs: a zero value less a zero offset adds nothing
     const offsetsAt = ARGUMENTS;
@@ -71,7 +71,7 @@ class QuantizeKernel {
       this.offsets = offsets;
     }
     const kernelValues = new Float64Array(buffer, valuesAt, padded);
-    kernelValues.set(values.subarray(at, at + n));
+    for (let k = 0; k < n; k++) kernelValues[k] = values[at + order[k]];
     kernelValues.fill(0, n);
     const wide = codes instanceof Int16Array;
     this.exports.encode(valuesAt, offsetsAt, padded, step, limit, wide ? 1 : 0, codesAtKernel, OUT);
