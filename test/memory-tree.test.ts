@@ -67,10 +67,14 @@ describe('float32AtLeast', () => {
 });
 
 describe('projection tree (leading coordinates in float32, codes in integers)', () => {
-  it('returns exactly the points whose two lower bounds are below reach, across buffer, segments and merges', () => {
+  // Padded inside the tree to 8 and 32, and to 24 (nodes keep a box of the first 16) and 48.
+  // The leading coordinates are a contraction of the fine ones (the first, scaled down).
+  it.each([
+    [5, 21, 0.5],
+    [21, 40, 0.25],
+  ])('returns exactly the points whose two lower bounds are below reach, across buffer, segments and merges (%i leading, %i fine)', (leading, length, contraction) => {
     const seed = 91;
     const random = rng(seed);
-    const [leading, length] = [5, 21]; // padded inside the tree to 8 and 32
     const g = grid(length, 0.05);
     const tree = new ProjectionTree(leading, length);
     const points: Stored[] = [];
@@ -79,8 +83,7 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     const check = (label: string) => {
       for (let q = 0; q < 30; q++) {
         const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
-        // Leading coordinates: a contraction of the fine ones (here: the first, halved).
-        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
+        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * contraction);
         const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
         const radius = [0, 0.5, 2][q % 3];
         const expected = bruteForce(points, query, lead, radius);
@@ -95,7 +98,7 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     for (const target of [300, 700, 2600, 5000]) {
       while (points.length < target) {
         const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
-        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
+        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * contraction);
         const radius = random() < 0.2 ? 0 : 2 * random();
         // Some points have no codes (stored before the memory fitted its grid).
         const point = random() < 0.1 ? { lead, codes: null, codeError: Infinity, norm: Math.hypot(...fine) } : coded(g, lead, fine);
@@ -122,7 +125,7 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
     for (let q = 0; q < 60; q++) {
       // Near a stored point, so that its codes decide.
       const fine = Float64Array.from(fines[Math.floor(random() * fines.length)], (v) => v + 0.1 * gaussian(random));
-      const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] / 2);
+      const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * contraction);
       const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
       const radius = [0, 0.5, 2][q % 3];
       const expected = bruteForce(points, query, lead, radius);
@@ -136,7 +139,8 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
 
   const [leading, length] = [8, 40];
 
-  it('finds every point just inside its reach on either bound, sealed or buffered, for seeds 1-3', () => {
+  // 22 leading coordinates: the nodes' boxes hold the first 16, the points all of them.
+  it.each([8, 22])('finds every point just inside its reach on either bound, sealed or buffered, for seeds 1-3 (%i leading)', (leading) => {
     for (const seed of [1, 2, 3]) {
       const random = rng(seed);
       const g = grid(length, 0.01);
@@ -317,7 +321,7 @@ describe('leading coordinates (wasm/leading.wat)', () => {
       }
     };
     for (const width of [2, 8, 98, 384]) {
-      for (const count of [1, 3, 4, 7, 16]) {
+      for (const count of [1, 3, 4, 7, 16, 32]) {
         const rows = Float64Array.from({ length: count * width }, () => gaussian(random));
         // Two points on the same rows (kept in the kernel), in either precision, at an offset.
         const values = Array.from({ length: width + 5 }, () => 100 * gaussian(random));
@@ -331,8 +335,8 @@ describe('leading coordinates (wasm/leading.wat)', () => {
     // Through the projection of a 28x28 image, in place after the embedding as the index does.
     const base = makeProjection(784);
     const width = embeddingLength(base);
-    const projection = withRotation(base, Float64Array.from({ length: 16 * width }, () => gaussian(random)));
-    const point = Float64Array.from({ length: width + 16 }, () => gaussian(random));
+    const projection = withRotation(base, Float64Array.from({ length: leadingCount(base) * width }, () => gaussian(random)));
+    const point = Float64Array.from({ length: width + leadingCount(base) }, () => gaussian(random));
     const before = Float64Array.from(point);
     leadingCoordinates(projection, point, point, width);
     check(projection.rotation!, leadingCount(projection), width, before, point, width, 'projection');

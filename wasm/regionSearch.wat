@@ -13,21 +13,21 @@
 ;; Memory (imported, one per segment, shared: the memory's search helper thread searches it too,
 ;; with its own q, stack and out; byte offsets are parameters, see projectionTree.ts):
 ;;   q       query: L leading coordinates (f32), then W codes (i16)
-;;   nodes   per node (preorder), 16 + 8 L bytes: largest region radius below it (f32), right
-;;           child or -1 (i32), first and end point (i32); then per 4 leading coordinates the
-;;           box's 4 lows and 4 highs (f32): one record read front to back
+;;   nodes   per node (preorder), 16 + 8 B bytes: largest region radius below it (f32), right
+;;           child or -1 (i32), first and end point (i32); then per 4 of its first B leading
+;;           coordinates the box's 4 lows and 4 highs (f32): one record read front to back
 ;;   lead    per group of 4 points, L x 4 coordinates, dimension-major (f32): the leaf scan
 ;;           tests 4 points per instruction
 ;;   codes   per point, W codes (i8)       errors  per point, its codes' error (f32)
 ;;   radii   per point, padded to whole groups (f32)
 ;;   stack, out  scratch and result (i32)
-;; L is a multiple of 4 and W of 16 (zero padding); every leaf starts at a multiple of 4 points.
+;; L and B <= L are multiples of 4, W of 16 (zero padding); every leaf starts at a multiple of 4 points.
 ;; Returns the number of point indices written to out.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
   (func (export "search")
-    (param $L i32) (param $W i32) (param $radius f32) (param $scale f32) (param $slack f32) (param $invStep f32) (param $queryError f32)
+    (param $L i32) (param $B i32) (param $W i32) (param $radius f32) (param $scale f32) (param $slack f32) (param $invStep f32) (param $queryError f32)
     (param $q i32) (param $nodes i32) (param $lead i32) (param $codes i32) (param $errors i32) (param $radii i32) (param $stack i32)
     (param $out i32)
     (result i32)
@@ -36,7 +36,7 @@
     (local $nodeBytes i32) (local $groupBytes i32) (local $acc v128) (local $d v128) (local $qv v128) (local $p i32) (local $c i32)
     (local $t f32)
     (local.set $qCodes (i32.add (local.get $q) (i32.shl (local.get $L) (i32.const 2))))
-    (local.set $nodeBytes (i32.add (i32.const 16) (i32.shl (local.get $L) (i32.const 3))))
+    (local.set $nodeBytes (i32.add (i32.const 16) (i32.shl (local.get $B) (i32.const 3))))
     (local.set $groupBytes (i32.shl (local.get $L) (i32.const 4)))
     (i32.store (local.get $stack) (i32.const 0))
     (local.set $top (i32.const 1))
@@ -54,7 +54,7 @@
         (local.set $p (i32.add (local.get $at) (i32.const 16)))
         (block $boxDone
           (loop $box
-            (br_if $boxDone (i32.ge_u (local.get $k) (local.get $L)))
+            (br_if $boxDone (i32.ge_u (local.get $k) (local.get $B)))
             (local.set $qv (v128.load (i32.add (local.get $q) (i32.shl (local.get $k) (i32.const 2)))))
             (local.set $d
               (f32x4.pmax

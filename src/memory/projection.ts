@@ -122,11 +122,12 @@ export function withRotation(p: BlockProjection, rotation: Float64Array): BlockP
 }
 
 /**
- * Principal coordinates kept per point (the trees split on them and test them first). 16 rather
- * than 24: on one 10^6 memory, searched side by side, the same p99, a lower p50, a faster replay
- * and fewer bytes per point; 12 and 32 were no better.
+ * Principal coordinates kept per point, tested before its codes; the trees split on the first 16
+ * and their nodes keep a box of those only (projectionTree.ts). 32 rather than 16 since the boxes
+ * stopped at 16: of the points the first 16 let through to the codes, the next 16 rule out most
+ * (docs/benchmarks.md). With boxes of all of them, 24 and 32 were no better than 16.
  */
-export const LEADING = 16;
+export const LEADING = 32;
 
 /** The first records, whose principal axes (and code grid, codeGrid.ts) the index adopts. */
 export const ROTATION_SAMPLE = 4096;

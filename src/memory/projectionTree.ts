@@ -40,6 +40,12 @@ const STACK_DEPTH = 128;
 const GROUP = 4;
 /** The serial of a tree's open segment (sealed ones count from 0). */
 const OPEN_SERIAL = -1;
+/**
+ * Leading coordinates that nodes keep a box of and split on; the points' further leading
+ * coordinates only rule out points. A node record then stays 144 bytes, and the boxes of the
+ * later coordinates, where the points spread least, would rarely prune a node.
+ */
+const BOX_DIMS = 16;
 /** Coordinate of the padding lanes of a partial group: its squared gap overflows to +Infinity. */
 const PADDING = 3e38;
 
@@ -57,7 +63,7 @@ const searchModule = compileKernel(REGION_SEARCH_WASM_BASE64);
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
 interface SearchKernel {
   search(
-    L: number, W: number, radius: number, scale: number, slack: number, invStep: number, queryError: number,
+    L: number, B: number, W: number, radius: number, scale: number, slack: number, invStep: number, queryError: number,
     q: number, nodes: number, lead: number, codes: number, errors: number, radii: number, stack: number, out: number,
   ): number;
 }
@@ -150,7 +156,7 @@ export class SegmentSearcher {
     this.queryCodes.set(query.codes);
     const s = this.scratch;
     return this.kernel.search(
-      leadDims, W, float32AtLeast(radius), SCALE, float32AtLeast(slack), query.inverseStep32, query.codeError32,
+      leadDims, boxDims(leadDims), W, float32AtLeast(radius), SCALE, float32AtLeast(slack), query.inverseStep32, query.codeError32,
       s.q, o.nodes, o.lead, o.codes, o.errors, o.radii, s.stack, s.out,
     );
   }
@@ -205,9 +211,14 @@ function fixedMemory(bytes: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
-/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4. */
+/** The leading coordinates of the nodes' boxes (a multiple of 4, as leadDims). */
+function boxDims(leadDims: number): number {
+  return Math.min(leadDims, BOX_DIMS);
+}
+
+/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4 of the box's coordinates. */
 function nodeBytes(leadDims: number): number {
-  return 16 + 8 * leadDims;
+  return 16 + 8 * boxDims(leadDims);
 }
 
 /** Float index, within its node record, of the low of leading coordinate k (its high follows 4 later). */
@@ -313,9 +324,10 @@ class Segment implements PointSet {
       norm = Math.max(norm, s.maxPointNorm);
     });
     const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
+    const box = boxDims(leadDims);
     const table: NodeTable = {
-      lo: new Float32Array(maxNodes * leadDims),
-      hi: new Float32Array(maxNodes * leadDims),
+      lo: new Float32Array(maxNodes * box),
+      hi: new Float32Array(maxNodes * box),
       maxRadii: new Float32Array(maxNodes),
       right: new Int32Array(maxNodes),
       from: new Int32Array(maxNodes),
@@ -348,9 +360,9 @@ class Segment implements PointSet {
       nodeInts[at + 1] = table.right[node];
       nodeInts[at + 2] = table.from[node];
       nodeInts[at + 3] = table.to[node];
-      for (let k = 0; k < leadDims; k++) {
-        nodeFloats[at + boxSlot(k)] = table.lo[node * leadDims + k];
-        nodeFloats[at + boxSlot(k) + 4] = table.hi[node * leadDims + k];
+      for (let k = 0; k < box; k++) {
+        nodeFloats[at + boxSlot(k)] = table.lo[node * box + k];
+        nodeFloats[at + boxSlot(k) + 4] = table.hi[node * box + k];
       }
     }
     ({ lead: this.lead, codes: this.codes, codeErrors: this.codeErrors, radii: this.radii, ids: this.ids } = pointViews(buffer, offsets, leadDims, this.W, count));
@@ -390,16 +402,17 @@ class Segment implements PointSet {
 
   private buildNode(table: NodeTable, order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
     const dims = this.leadDims;
+    const box = boxDims(dims);
     const node = this.nodes++;
-    const base = node * dims;
+    const base = node * box;
     let maxRadius = 0;
-    for (let k = 0; k < dims; k++) {
+    for (let k = 0; k < box; k++) {
       table.lo[base + k] = Infinity;
       table.hi[base + k] = -Infinity;
     }
     for (let j = from; j < to; j++) {
       const p = j * dims;
-      for (let k = 0; k < dims; k++) {
+      for (let k = 0; k < box; k++) {
         const v = lead[p + k];
         if (v < table.lo[base + k]) table.lo[base + k] = v;
         if (v > table.hi[base + k]) table.hi[base + k] = v;
@@ -412,7 +425,7 @@ class Segment implements PointSet {
     table.to[node] = to;
     table.right[node] = -1;
     let dim = 0;
-    for (let k = 1; k < dims; k++) if (table.hi[base + k] - table.lo[base + k] > table.hi[base + dim] - table.lo[base + dim]) dim = k;
+    for (let k = 1; k < box; k++) if (table.hi[base + k] - table.lo[base + k] > table.hi[base + dim] - table.lo[base + dim]) dim = k;
     if (to - from <= LEAF_MAX || !(table.hi[base + dim] > table.lo[base + dim])) return;
     // Split near the median, at a whole group, so that every leaf starts a group.
     const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
@@ -554,6 +567,7 @@ class OpenSegment implements PointSet {
       const slot = leadSlot(j, k, leadDims);
       // Padding dimensions are 0, as the query's.
       this.lead[slot] = k < leading ? point.lead[k] : 0;
+      if (k >= BOX_DIMS) continue;
       const v = this.lead[slot];
       if (v < nodeFloats[boxSlot(k)]) nodeFloats[boxSlot(k)] = v;
       if (v > nodeFloats[boxSlot(k) + 4]) nodeFloats[boxSlot(k) + 4] = v;
@@ -587,7 +601,7 @@ class OpenSegment implements PointSet {
     nodeInts[1] = -1;
     nodeInts[2] = 0;
     nodeInts[3] = 0;
-    for (let k = 0; k < this.leadDims; k++) {
+    for (let k = 0; k < boxDims(this.leadDims); k++) {
       nodeFloats[boxSlot(k)] = Infinity;
       nodeFloats[boxSlot(k) + 4] = -Infinity;
     }
