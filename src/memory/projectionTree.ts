@@ -563,11 +563,12 @@ class OpenSegment implements PointSet {
     if (this.count >= this.capacity) throw new Error(`open segment full (${this.capacity} points)`);
     const j = this.count++;
     const { leadDims, W, nodeFloats } = this;
+    const box = boxDims(leadDims);
     for (let k = 0; k < leadDims; k++) {
       const slot = leadSlot(j, k, leadDims);
       // Padding dimensions are 0, as the query's.
       this.lead[slot] = k < leading ? point.lead[k] : 0;
-      if (k >= BOX_DIMS) continue;
+      if (k >= box) continue;
       const v = this.lead[slot];
       if (v < nodeFloats[boxSlot(k)]) nodeFloats[boxSlot(k)] = v;
       if (v > nodeFloats[boxSlot(k) + 4]) nodeFloats[boxSlot(k) + 4] = v;
