@@ -16,7 +16,7 @@
 // so that ||e(x) - e(y)||_2 <= ||x - y||_2. Any orthogonal rotation of e keeps that distance,
 // and any subset of rotated coordinates bounds it from below: the LEADING principal
 // coordinates of e (rows of a rotation fitted to a sample of stored points, see jacobi.ts)
-// carry most of its spread in a few numbers, and the tree splits on them.
+// carry most of its spread in a few numbers; the trees split on the first of them.
 //
 // The same embedding over finer blocks (each coarse block split into up to 4: 2x2 pixel tiles
 // of a 28x28 image, 196 blocks) bounds the distance much more tightly (the deviations inside a
