@@ -1,7 +1,8 @@
 // The projection tree's search against float64 brute force, where rounding matters: points on
-// the boundary of the reach on their leading coordinates (float32) and on their codes (exact
-// integer sums, errors in float32), duplicates searched with radius 0, huge, tiny and infinite
-// coordinates, points without codes, and the float32 rounding of radii.
+// the boundary of the reach on their leading coordinates (float32, searched as 16-bit codes on a
+// grid per segment) and on their codes (exact integer sums, errors in float32), duplicates
+// searched with radius 0, points of many scales, huge, tiny and infinite coordinates, points
+// without codes, and the float32 rounding of radii.
 import { describe, expect, it } from 'vitest';
 import { codeWidth, encodePoint, type CodeGrid } from '../src/memory/codeGrid.js';
 import { quantizeInput } from '../src/memory/inputSketches.js';
@@ -66,7 +67,7 @@ describe('float32AtLeast', () => {
   });
 });
 
-describe('projection tree (leading coordinates in float32, codes in integers)', () => {
+describe('projection tree (leading coordinates on 16-bit grids in float32, codes in integers)', () => {
   // Padded inside the tree to 8 and 32, and to 24 (nodes keep a box of the first 16) and 48.
   // The leading coordinates are a contraction of the fine ones (the first, scaled down).
   it.each([
@@ -202,6 +203,48 @@ describe('projection tree (leading coordinates in float32, codes in integers)', 
       tree.build();
       check('built');
     }
+  });
+
+  // Each segment codes its points' leading coordinates in 16 bits on a grid of its own, and an
+  // open segment's grid is set by its first point: points of very different scales, points its
+  // grid does not span (the tree seals it first) and points no grid can code (never ruled out on
+  // their leading coordinates).
+  it('finds every point on any scale, across open segments sealed early, built segments and merges', () => {
+    const seed = 17;
+    const random = rng(seed);
+    const tree = new ProjectionTree(leading, length);
+    const points: Stored[] = [];
+    const scales = [1e-3, 0.1, 1, 30, 1e4, 1e6, 1e9];
+    const check = (label: string, prunes: boolean) => {
+      let foundInAll = 0;
+      for (let q = 0; q < 40; q++) {
+        const near = points[Math.floor(random() * points.length)].point.lead;
+        const lead = Float64Array.from({ length: leading }, (_, k) => (Number.isFinite(near[k]) ? near[k] : 0) * (1 + 0.01 * gaussian(random)));
+        const query = new TreeQuery(leading, length).set(lead, 1, null);
+        const radius = [0, 0.01, 1, 100][q % 4];
+        const expected = bruteForce(points, query, lead, radius);
+        const found = new Set(tree.candidates(query, radius));
+        expect(expected.filter((id) => !found.has(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
+        foundInAll += found.size;
+      }
+      // The bounds rule out most points, though a segment of many scales has a coarse grid (not one
+      // that holds a point of norm 1e30: its rounding slack is huge).
+      if (prunes) expect(foundInAll, `seed=${seed} ${label}`).toBeLessThan(0.5 * 40 * points.length);
+    };
+    for (let i = 0; i < 3000; i++) {
+      // Runs of one scale, so that both segments of one scale and of many form.
+      const scale = scales[Math.floor(i / 50) % scales.length] * (1 + random());
+      const lead = Float64Array.from({ length: leading }, () => scale * gaussian(random));
+      // Late, so that the checks before show the bounds at work.
+      if (i >= 2000 && i % 37 === 0) lead[i % leading] = [Infinity, -3e38, 2 ** 25][i % 3];
+      const point = { lead, codes: null, codeError: Infinity, norm: Math.hypot(...lead.map((v) => Math.min(Math.abs(v), 1e30))) };
+      const radius = random() < 0.2 ? 0 : scale * random();
+      points.push({ point, radius });
+      tree.add(point, radius, false, i);
+      if (i % 1000 === 999) check(`online at ${i + 1}`, i < 2000);
+    }
+    tree.build();
+    check('built', false);
   });
 
   it('refuses to search a bulk load before build(), which would miss its points', () => {

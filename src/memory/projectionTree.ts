@@ -42,15 +42,35 @@ const GROUP = 4;
 const OPEN_SERIAL = -1;
 /**
  * Leading coordinates that nodes keep a box of and split on; the points' further leading
- * coordinates only rule out points. A node record then stays 144 bytes, and the boxes of the
+ * coordinates only rule out points. A node record then stays 80 bytes, and the boxes of the
  * later coordinates, where the points spread least, would rarely prune a node.
  */
 const BOX_DIMS = 16;
-/** Coordinate of the padding lanes of a partial group: its squared gap overflows to +Infinity. */
-const PADDING = 3e38;
 
-// Float32 search bounds (see Segment.search): the kernel drops a point when its float32 sum of
-// squared gaps S' >= b' * b', with b' = (radius + R) * SCALE + slack in float32. The sums of at
+// The leading coordinates of a segment's points and the boxes of its nodes are 16-bit codes on a
+// grid of its own (LeadGridView), and each group of 4 points keeps its radii and codes' errors
+// beside its coordinates (groupBytes): what a search reads of a leaf lies in one block, 288
+// bytes per 4 points, where float32 coordinates in one array and radii and errors in two others
+// took 512 bytes and reads in three places. The search waits on memory for most of its time
+// (docs/benchmarks.md, "Leaves in one block"). The grid spans the segment's points with steps of
+// equal size on every coordinate (distances in steps are distances); the search widens its
+// bound by the coding error (leadSlack).
+/** Largest code of the grid; a segment's points use at most GRID_CODES (headroom for rounding). */
+const LEAD_CODE_MAX = 65_535;
+const GRID_CODES = 65_000;
+/**
+ * Coordinates beyond this (or not finite in float32) are not coded: their point's search radius
+ * is NaN, which no bound drops (see the kernel), so the grid stays fine for the other points.
+ */
+const GRID_LIMIT = 2 ** 24;
+/** At most this many codes per unit: bounds of reaches below LARGEST_FLOAT32_REACH stay finite in steps. */
+const MAX_INVERSE_STEP = 2 ** 14;
+/** An open segment's grid spans [-G, G] on every coordinate, G a power of 2 at least this. */
+const OPEN_GRID_MIN = 2;
+
+// Float32 search bounds (see SegmentSearcher.search): the kernel drops a point when its float32
+// sum of squared gaps S' >= b' * b', with b' = (radius + R) * SCALE + slack in float32 (plus the
+// coding error, in steps of the grid, on the leading coordinates). The sums of at
 // most 128 float32 terms are within a relative 1e-5 of exact, and the few operations on b' within
 // 1e-6; SCALE = 1 + 1e-4 covers both and reach()'s own relative widening (1e-9), and the slack
 // covers the float32 storage of stored points and query (absolute errors).
@@ -63,8 +83,9 @@ const searchModule = compileKernel(REGION_SEARCH_WASM_BASE64);
 /** The segment search of wasm/regionSearch.wat (byte offsets into the segment's memory). */
 interface SearchKernel {
   search(
-    L: number, B: number, W: number, radius: number, scale: number, slack: number, invStep: number, queryError: number,
-    q: number, nodes: number, lead: number, codes: number, errors: number, radii: number, stack: number, out: number,
+    L: number, B: number, W: number, radius: number, scale: number, slack: number, leadSlack: number, leadInvStep: number,
+    invStep: number, queryError: number,
+    q: number, nodes: number, lead: number, codes: number, stack: number, out: number,
   ): number;
 }
 
@@ -88,8 +109,11 @@ export interface SegmentShape {
   W: number;
   /** Points its memory has room for: its count, or more for a tree's open segment, which fills up. */
   capacity: number;
-  /** `live`: its count, largest radius and largest point norm (float64), in its memory because an open segment's change as it fills. */
-  offsets: { live: number; nodes: number; lead: number; codes: number; errors: number; radii: number; ids: number; scratch: [Scratch, Scratch] };
+  /**
+   * `live`: its count, largest radius and largest point norm (float64), in its memory because an
+   * open segment's change as it fills; `grid`: its LeadGridView (an open segment's changes when it empties).
+   */
+  offsets: { live: number; grid: number; nodes: number; lead: number; codes: number; ids: number; scratch: [Scratch, Scratch] };
 }
 
 /** The numbers of a query that a segment search reads (a TreeQuery, or the helper's shared copy of one). */
@@ -119,6 +143,7 @@ export class SegmentSearcher {
   readonly ids: Int32Array;
   /** See SegmentShape.offsets.live. */
   private readonly live: Float64Array;
+  private readonly grid: LeadGridView;
 
   constructor(
     readonly shape: SegmentShape,
@@ -132,6 +157,7 @@ export class SegmentSearcher {
     this.out = new Int32Array(memory.buffer, this.scratch.out, Math.max(1, capacity));
     this.ids = new Int32Array(memory.buffer, offsets.ids, capacity);
     this.live = new Float64Array(memory.buffer, offsets.live, 3);
+    this.grid = leadGridView(memory.buffer, offsets.grid, leadDims);
   }
 
   /**
@@ -152,12 +178,22 @@ export class SegmentSearcher {
       for (let j = 0; j < count; j++) this.out[j] = j;
       return count;
     }
-    this.queryLead.set(query.lead32);
+    // The query in steps of the grid, from its origin; each coordinate's one float32 rounding
+    // is within 2^-24 (|q| + |origin|) of exact, 2^-23 covers the float64 operations too.
+    const { origin, numbers } = this.grid;
+    const inverseStep = numbers[0];
+    let largest = 0;
+    for (let k = 0; k < leadDims; k++) {
+      const v = query.lead32[k];
+      this.queryLead[k] = (v - origin[k]) * inverseStep;
+      largest = Math.max(largest, Math.abs(v));
+    }
+    const leadSlack = numbers[1] + Math.sqrt(leadDims) * (largest + numbers[2]) * 2 ** -23;
     this.queryCodes.set(query.codes);
     const s = this.scratch;
     return this.kernel.search(
-      leadDims, boxDims(leadDims), W, float32AtLeast(radius), SCALE, float32AtLeast(slack), query.inverseStep32, query.codeError32,
-      s.q, o.nodes, o.lead, o.codes, o.errors, o.radii, s.stack, s.out,
+      leadDims, boxDims(leadDims), W, float32AtLeast(radius), SCALE, float32AtLeast(slack), float32AtLeast(leadSlack), inverseStep,
+      query.inverseStep32, query.codeError32, s.q, o.nodes, o.lead, o.codes, s.stack, s.out,
     );
   }
 }
@@ -183,24 +219,26 @@ function segmentLayout(leadDims: number, W: number, count: number, nodes: number
     // First, at 0: where a bulk load's buffer already put them.
     codes: layout.take(count * W),
     live: layout.take(8 * 3),
+    grid: layout.take(4 * (leadDims + 3)),
     nodes: layout.take(nodeBytes(leadDims) * nodes),
-    lead: layout.take(4 * groups * GROUP * leadDims),
-    errors: layout.take(4 * count),
-    radii: layout.take(4 * groups * GROUP),
+    lead: layout.take(groups * groupBytes(leadDims)),
     ids: layout.take(4 * count),
     scratch: [scratch(), scratch()],
   };
   return { offsets, bytes: layout.bytes };
 }
 
-/** The views of a segment's points in its memory (`count` points: its count, or an open segment's capacity). */
+/**
+ * The views of a segment's points in its memory (`count` points: its count, or an open segment's
+ * capacity): the groups' blocks as 16-bit codes (`lead`, see leadSlot) and as floats (`blocks`,
+ * see radiusSlot), the codes, the ids.
+ */
 function pointViews(buffer: ArrayBufferLike, offsets: SegmentShape['offsets'], leadDims: number, W: number, count: number) {
-  const padded = Math.ceil(count / GROUP) * GROUP;
+  const bytes = Math.ceil(count / GROUP) * groupBytes(leadDims);
   return {
-    lead: new Float32Array(buffer, offsets.lead, padded * leadDims),
+    lead: new Uint16Array(buffer, offsets.lead, bytes / 2),
+    blocks: new Float32Array(buffer, offsets.lead, bytes / 4),
     codes: new Int8Array(buffer, offsets.codes, count * W),
-    codeErrors: new Float32Array(buffer, offsets.errors, count),
-    radii: new Float32Array(buffer, offsets.radii, padded),
     ids: new Int32Array(buffer, offsets.ids, count),
   };
 }
@@ -216,19 +254,75 @@ function boxDims(leadDims: number): number {
   return Math.min(leadDims, BOX_DIMS);
 }
 
-/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs by 4 of the box's coordinates. */
+/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs (16-bit codes) by 4 of the box's coordinates. */
 function nodeBytes(leadDims: number): number {
-  return 16 + 8 * boxDims(leadDims);
+  return 16 + 4 * boxDims(leadDims);
 }
 
-/** Float index, within its node record, of the low of leading coordinate k (its high follows 4 later). */
+/** 16-bit index, within its node record, of the low of leading coordinate k (its high follows 4 later). */
 function boxSlot(k: number): number {
-  return 4 + 8 * (k >> 2) + (k & 3);
+  return 8 + 8 * (k >> 2) + (k & 3);
 }
 
-/** Float index of point j's leading coordinate k in a segment's lead (groups of GROUP points, dimension-major). */
+/**
+ * Bytes of a group's block (see wasm/regionSearch.wat): the 4 points' region radii and their
+ * codes' errors (float32), then their leading coordinates' codes (16-bit, dimension-major).
+ * What the search reads of a leaf then lies together: each array apart cost reads of its own.
+ */
+function groupBytes(leadDims: number): number {
+  return 32 + 8 * leadDims;
+}
+
+/** 16-bit index of point j's leading coordinate k in a segment's blocks. */
 function leadSlot(j: number, k: number, leadDims: number): number {
-  return (j - (j % GROUP)) * leadDims + k * GROUP + (j % GROUP);
+  return (j >> 2) * (groupBytes(leadDims) / 2) + 16 + k * GROUP + (j & 3);
+}
+
+/** Float index of point j's region radius as the kernel reads it in a segment's blocks (its codes' error follows 4 later). */
+function radiusSlot(j: number, leadDims: number): number {
+  return (j >> 2) * (groupBytes(leadDims) / 4) + (j & 3);
+}
+
+/**
+ * A segment's grid for the leading coordinates, in its memory: coordinate k of a point is coded
+ * round((v - origin[k]) * inverseStep); `numbers` holds inverseStep (a float32, the kernel's),
+ * the coding error of a point (0.5 sqrt(leadDims) / inverseStep, rounded up) and the largest
+ * |origin[k]| (rounded up).
+ */
+interface LeadGridView {
+  origin: Float32Array;
+  numbers: Float32Array;
+}
+
+function leadGridView(buffer: ArrayBufferLike, at: number, leadDims: number): LeadGridView {
+  return { origin: new Float32Array(buffer, at, leadDims), numbers: new Float32Array(buffer, at + 4 * leadDims, 3) };
+}
+
+/** Sets a grid (inverseStep a float32, at most MAX_INVERSE_STEP). */
+function setLeadGrid(grid: LeadGridView, origin: (k: number) => number, inverseStep: number): void {
+  const dims = grid.origin.length;
+  let largest = 0;
+  for (let k = 0; k < dims; k++) {
+    grid.origin[k] = origin(k);
+    largest = Math.max(largest, Math.abs(grid.origin[k]));
+  }
+  grid.numbers[0] = inverseStep;
+  // |v - (origin + code / inverseStep)| <= 0.5 / inverseStep per coordinate; 1e-9 covers float64.
+  grid.numbers[1] = float32AtLeast(((0.5 * Math.sqrt(dims)) / inverseStep) * (1 + 1e-9));
+  grid.numbers[2] = float32AtLeast(largest);
+}
+
+/** The code of a float32 coordinate on a grid that spans it. */
+function leadCode(grid: LeadGridView, k: number, v: number): number {
+  const code = Math.round((v - grid.origin[k]) * grid.numbers[0]);
+  if (!(code >= 0 && code <= LEAD_CODE_MAX)) throw new Error(`leading coordinate ${v} outside its segment's grid`);
+  return code;
+}
+
+/** Whether a point's float32 leading coordinates can be coded (see GRID_LIMIT); NaN and infinities cannot. */
+function codable(lead: ArrayLike<number>, from: number, count: number): boolean {
+  for (let k = from; k < from + count; k++) if (!(Math.abs(lead[k]) <= GRID_LIMIT)) return false;
+  return true;
 }
 
 /** A point as a tree stores it. */
@@ -273,6 +367,8 @@ interface NodeTable {
   lo: Float32Array;
   hi: Float32Array;
   maxRadii: Float32Array;
+  /** 1 if a point below it cannot be coded: the node is then never pruned. */
+  uncodable: Uint8Array;
   right: Int32Array;
   from: Int32Array;
   to: Int32Array;
@@ -281,11 +377,13 @@ interface NodeTable {
 class Segment implements PointSet {
   readonly count: number;
   readonly codes: Int8Array;
+  /** Codes' errors and radii in leaf order, as stored (float32, rounded up); the kernel's copy of a radius is NaN for a point it cannot code. */
   readonly codeErrors: Float32Array;
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
   readonly shape: SegmentShape;
+  /** The leading coordinates in float32, row-major in leaf order: merges code them again on their own grid. */
   private readonly lead: Float32Array;
   private nodes = 0;
   private readonly usedBytes: number;
@@ -329,6 +427,7 @@ class Segment implements PointSet {
       lo: new Float32Array(maxNodes * box),
       hi: new Float32Array(maxNodes * box),
       maxRadii: new Float32Array(maxNodes),
+      uncodable: new Uint8Array(maxNodes),
       right: new Int32Array(maxNodes),
       from: new Int32Array(maxNodes),
       to: new Int32Array(maxNodes),
@@ -337,7 +436,9 @@ class Segment implements PointSet {
     // that it reads them in sequence.
     const order = new Int32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
-    if (count > 0) this.buildNode(table, order, 0, count, lead, radii);
+    const uncodable = new Uint8Array(count);
+    for (let i = 0; i < count; i++) uncodable[i] = codable(lead, i * leadDims, leadDims) ? 0 : 1;
+    if (count > 0) this.buildNode(table, order, uncodable, 0, count, lead, radii);
     // Everything a search reads lives in one shared memory, sized once (it never grows, so the
     // views below stay valid).
     const nodes = this.nodes;
@@ -351,22 +452,42 @@ class Segment implements PointSet {
       if (pages > have) memory.grow(pages - have);
     } else memory = fixedMemory(bytes);
     const buffer = memory.buffer;
+    // The grid spans the codable points, in steps of one size on every coordinate.
+    const grid = leadGridView(buffer, offsets.grid, leadDims);
+    const low = new Float32Array(leadDims).fill(Infinity);
+    const high = new Float32Array(leadDims).fill(-Infinity);
+    for (let j = 0; j < count; j++) {
+      if (uncodable[order[j]]) continue;
+      for (let k = 0; k < leadDims; k++) {
+        low[k] = Math.min(low[k], lead[j * leadDims + k]);
+        high[k] = Math.max(high[k], lead[j * leadDims + k]);
+      }
+    }
+    let extent = 0;
+    for (let k = 0; k < leadDims; k++) if (high[k] > low[k]) extent = Math.max(extent, high[k] - low[k]);
+    setLeadGrid(grid, (k) => (low[k] <= high[k] ? low[k] : 0), Math.fround(Math.min(MAX_INVERSE_STEP, GRID_CODES / extent)));
     const recordFloats = nodeBytes(leadDims) / 4;
     const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
     const nodeInts = new Int32Array(buffer, offsets.nodes, recordFloats * nodes);
+    const nodeCodes = new Uint16Array(buffer, offsets.nodes, 2 * recordFloats * nodes);
     for (let node = 0; node < nodes; node++) {
       const at = recordFloats * node;
-      nodeFloats[at] = table.maxRadii[node];
+      // A node above a point without codes is never pruned (NaN compares false).
+      nodeFloats[at] = table.uncodable[node] ? NaN : table.maxRadii[node];
       nodeInts[at + 1] = table.right[node];
       nodeInts[at + 2] = table.from[node];
       nodeInts[at + 3] = table.to[node];
       for (let k = 0; k < box; k++) {
-        nodeFloats[at + boxSlot(k)] = table.lo[node * box + k];
-        nodeFloats[at + boxSlot(k) + 4] = table.hi[node * box + k];
+        // Codes grow with the coordinate: the box's codes are its points' smallest and largest.
+        nodeCodes[2 * at + boxSlot(k)] = table.uncodable[node] ? 0 : leadCode(grid, k, table.lo[node * box + k]);
+        nodeCodes[2 * at + boxSlot(k) + 4] = table.uncodable[node] ? LEAD_CODE_MAX : leadCode(grid, k, table.hi[node * box + k]);
       }
     }
-    ({ lead: this.lead, codes: this.codes, codeErrors: this.codeErrors, radii: this.radii, ids: this.ids } = pointViews(buffer, offsets, leadDims, this.W, count));
-    this.lead.fill(PADDING);
+    const views = pointViews(buffer, offsets, leadDims, this.W, count);
+    ({ codes: this.codes, ids: this.ids } = views);
+    this.codeErrors = new Float32Array(count);
+    this.lead = lead;
+    this.radii = radii;
     if (staged) {
       let row = last.count;
       for (const s of sources.slice(1)) {
@@ -379,10 +500,12 @@ class Segment implements PointSet {
       const i = order[j];
       const s = sources[source[i]];
       const at = sourceIndex[i];
-      for (let k = 0; k < leadDims; k++) this.lead[leadSlot(j, k, leadDims)] = lead[j * leadDims + k];
+      const coded = !uncodable[i];
+      for (let k = 0; k < leadDims; k++) views.lead[leadSlot(j, k, leadDims)] = coded ? leadCode(grid, k, lead[j * leadDims + k]) : 0;
       if (!staged) this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
       this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
-      this.radii[j] = radii[j];
+      views.blocks[radiusSlot(j, leadDims)] = coded ? radii[j] : NaN;
+      views.blocks[radiusSlot(j, leadDims) + 4] = this.codeErrors[j];
       this.ids[j] = s.ids[at];
     }
     this.maxPointNorm = norm;
@@ -392,15 +515,15 @@ class Segment implements PointSet {
   }
 
   leadAt(j: number, k: number): number {
-    return this.lead[leadSlot(j, k, this.leadDims)];
+    return this.lead[j * this.leadDims + k];
   }
 
-  /** The bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched). */
+  /** The bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched), and its float32 copies. */
   bytesUsed(): number {
-    return this.usedBytes;
+    return this.usedBytes + this.lead.byteLength + this.radii.byteLength + this.codeErrors.byteLength;
   }
 
-  private buildNode(table: NodeTable, order: Int32Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
+  private buildNode(table: NodeTable, order: Int32Array, uncodable: Uint8Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
     const dims = this.leadDims;
     const box = boxDims(dims);
     const node = this.nodes++;
@@ -419,6 +542,7 @@ class Segment implements PointSet {
       }
       const r = radii[j];
       if (r > maxRadius) maxRadius = r;
+      if (uncodable[order[j]]) table.uncodable[node] = 1;
     }
     table.maxRadii[node] = maxRadius;
     table.from[node] = from;
@@ -430,9 +554,9 @@ class Segment implements PointSet {
     // Split near the median, at a whole group, so that every leaf starts a group.
     const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
     select(order, from, to - 1, mid, lead, radii, dims, dim);
-    this.buildNode(table, order, from, mid, lead, radii);
+    this.buildNode(table, order, uncodable, from, mid, lead, radii);
     table.right[node] = this.nodes;
-    this.buildNode(table, order, mid, to, lead, radii);
+    this.buildNode(table, order, uncodable, mid, to, lead, radii);
   }
 
   search(query: SegmentQuery, radius: number, out: number[]): void {
@@ -515,23 +639,38 @@ function swapRows(order: Int32Array, lead: Float32Array, radii: Float32Array, di
  * JS by the memory's thread alone, unsealed points took a quarter of a decision in a memory
  * filled by decide()). A point may be added while the helper still searches a task taken back
  * from it; that answer is dropped (searchHelper.ts), and its reads stay within the memory.
+ * Its grid is set by its first point: [-G, G] on every coordinate, G the smallest power of 2 (at
+ * least OPEN_GRID_MIN) with G >= 2 max |coordinate|; a later point the grid does not span is
+ * refused (push returns false), and the tree seals the segment first.
  */
 class OpenSegment implements PointSet {
   count = 0;
   maxPointNorm = 0;
   readonly codes: Int8Array;
   readonly codeErrors: Float32Array;
+  /** As stored (float32, rounded up); the kernel's copy is NaN for points it cannot code. */
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly shape: SegmentShape;
+  /** The leading coordinates in float32, row-major: the segment that seals them codes them again. */
   private readonly lead: Float32Array;
+  private readonly leadCodes: Uint16Array;
+  private readonly blocks: Float32Array;
+  private readonly grid: LeadGridView;
+  /** G of the grid (0: none yet). */
+  private halfWidth = 0;
+  private maxRadius = 0;
+  private anyUncodable = false;
   /** Its one node record (see Segment): the leaf's box, largest radius and end grow with each point. */
   private readonly nodeFloats: Float32Array;
   private readonly nodeInts: Int32Array;
+  private readonly nodeCodes: Uint16Array;
   /** See SegmentShape.offsets.live. */
   private readonly live: Float64Array;
   private readonly searcher: SegmentSearcher;
   private readonly usedBytes: number;
+  /** The float32 copy of the point being added. */
+  private readonly point: Float32Array;
 
   constructor(
     private readonly leadDims: number,
@@ -541,49 +680,75 @@ class OpenSegment implements PointSet {
     const { offsets, bytes } = segmentLayout(leadDims, W, capacity, 1);
     const memory = fixedMemory(bytes);
     const buffer = memory.buffer;
-    ({ lead: this.lead, codes: this.codes, codeErrors: this.codeErrors, radii: this.radii, ids: this.ids } = pointViews(buffer, offsets, leadDims, W, capacity));
+    const views = pointViews(buffer, offsets, leadDims, W, capacity);
+    ({ codes: this.codes, ids: this.ids } = views);
+    this.leadCodes = views.lead;
+    this.blocks = views.blocks;
+    this.codeErrors = new Float32Array(capacity);
+    this.lead = new Float32Array(capacity * leadDims);
+    this.radii = new Float32Array(capacity);
+    this.point = new Float32Array(leadDims);
+    this.grid = leadGridView(buffer, offsets.grid, leadDims);
     this.nodeFloats = new Float32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
     this.nodeInts = new Int32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
+    this.nodeCodes = new Uint16Array(buffer, offsets.nodes, nodeBytes(leadDims) / 2);
     this.live = new Float64Array(buffer, offsets.live, 3);
     this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, offsets };
-    this.usedBytes = bytes;
+    this.usedBytes = bytes + this.lead.byteLength + this.radii.byteLength + this.codeErrors.byteLength;
     this.clear();
     this.searcher = new SegmentSearcher(this.shape, 0);
   }
 
   leadAt(j: number, k: number): number {
-    return this.lead[leadSlot(j, k, this.leadDims)];
+    return this.lead[j * this.leadDims + k];
   }
 
   bytesUsed(): number {
     return this.usedBytes;
   }
 
-  push(point: TreePoint, leading: number, radius: number, id: number): void {
+  /** Adds the point, or returns false (and changes nothing) if it is not the first and the grid does not span it. */
+  push(point: TreePoint, leading: number, radius: number, id: number): boolean {
     if (this.count >= this.capacity) throw new Error(`open segment full (${this.capacity} points)`);
+    const { leadDims, W, nodeFloats, grid } = this;
+    const v = this.point;
+    // Padding dimensions are 0, as the query's.
+    for (let k = 0; k < leadDims; k++) v[k] = k < leading ? point.lead[k] : 0;
+    const coded = codable(v, 0, leadDims);
+    let largest = 0;
+    if (coded) for (let k = 0; k < leadDims; k++) largest = Math.max(largest, Math.abs(v[k]));
+    if (this.count === 0) {
+      let half = OPEN_GRID_MIN;
+      while (half < 2 * largest) half *= 2;
+      this.halfWidth = half;
+      setLeadGrid(grid, () => -half, Math.fround(GRID_CODES / (2 * half)));
+    } else if (largest > this.halfWidth) return false;
     const j = this.count++;
-    const { leadDims, W, nodeFloats } = this;
     const box = boxDims(leadDims);
+    this.lead.set(v, j * leadDims);
     for (let k = 0; k < leadDims; k++) {
-      const slot = leadSlot(j, k, leadDims);
-      // Padding dimensions are 0, as the query's.
-      this.lead[slot] = k < leading ? point.lead[k] : 0;
-      if (k >= box) continue;
-      const v = this.lead[slot];
-      if (v < nodeFloats[boxSlot(k)]) nodeFloats[boxSlot(k)] = v;
-      if (v > nodeFloats[boxSlot(k) + 4]) nodeFloats[boxSlot(k) + 4] = v;
+      const code = coded ? leadCode(grid, k, v[k]) : 0;
+      this.leadCodes[leadSlot(j, k, leadDims)] = code;
+      if (!coded || k >= box) continue;
+      if (code < this.nodeCodes[boxSlot(k)]) this.nodeCodes[boxSlot(k)] = code;
+      if (code > this.nodeCodes[boxSlot(k) + 4]) this.nodeCodes[boxSlot(k) + 4] = code;
     }
     if (point.codes) this.codes.set(point.codes.subarray(0, W), j * W);
     else this.codes.fill(0, j * W, (j + 1) * W);
     this.codeErrors[j] = point.codes ? float32AtLeast(point.codeError) : Infinity;
     this.radii[j] = float32AtLeast(radius);
+    this.blocks[radiusSlot(j, leadDims)] = coded ? this.radii[j] : NaN;
+    this.blocks[radiusSlot(j, leadDims) + 4] = this.codeErrors[j];
     this.ids[j] = id;
-    nodeFloats[0] = Math.max(nodeFloats[0], this.radii[j]);
+    this.maxRadius = Math.max(this.maxRadius, this.radii[j]);
+    this.anyUncodable ||= !coded;
+    nodeFloats[0] = this.anyUncodable ? NaN : this.maxRadius;
     this.nodeInts[3] = this.count;
     this.maxPointNorm = Math.max(this.maxPointNorm, point.norm);
     this.live[0] = this.count;
-    this.live[1] = nodeFloats[0];
+    this.live[1] = this.maxRadius;
     this.live[2] = this.maxPointNorm;
+    return true;
   }
 
   search(query: SegmentQuery, radius: number, out: number[]): void {
@@ -594,17 +759,18 @@ class OpenSegment implements PointSet {
   clear(): void {
     this.count = 0;
     this.maxPointNorm = 0;
-    // Lanes past the last point never pass (see PADDING); an empty box holds nothing.
-    this.lead.fill(PADDING);
-    this.radii.fill(0);
+    this.maxRadius = 0;
+    this.anyUncodable = false;
+    this.halfWidth = 0;
     const { nodeFloats, nodeInts } = this;
     nodeFloats[0] = 0;
     nodeInts[1] = -1;
     nodeInts[2] = 0;
     nodeInts[3] = 0;
+    // An empty box holds nothing; the first point sets the grid.
     for (let k = 0; k < boxDims(this.leadDims); k++) {
-      nodeFloats[boxSlot(k)] = Infinity;
-      nodeFloats[boxSlot(k) + 4] = -Infinity;
+      this.nodeCodes[boxSlot(k)] = LEAD_CODE_MAX;
+      this.nodeCodes[boxSlot(k) + 4] = 0;
     }
     this.live.fill(0);
   }
@@ -663,7 +829,7 @@ class PointBuffer implements PointSet {
     return this.lead[j * this.leadDims + k];
   }
 
-  push(point: TreePoint, leading: number, radius: number, id: number): void {
+  push(point: TreePoint, leading: number, radius: number, id: number): true {
     if (this.count === this.capacity) this.grow();
     if (this.codeMemory && (this.count + 1) * this.W > this.codes.length) this.growCodeMemory();
     const j = this.count++;
@@ -673,6 +839,7 @@ class PointBuffer implements PointSet {
     this.radii[j] = radius;
     this.ids[j] = id;
     this.maxPointNorm = Math.max(this.maxPointNorm, point.norm);
+    return true;
   }
 
   /** By an eighth at least (pages never written stay free). */
@@ -799,7 +966,11 @@ export class ProjectionTree {
   add(point: TreePoint, radius: number, bulk: boolean, id: number): void {
     if (bulk && this.buffer === this.open && this.open.count === 0) this.buffer = new PointBuffer(this.leadDims, this.W, 64, true);
     this.size++;
-    this.buffer.push(point, this.leading, radius, id);
+    if (!this.buffer.push(point, this.leading, radius, id)) {
+      // The open segment's grid does not span the point: seal its points, start again around it.
+      this.seal();
+      if (!this.open.push(point, this.leading, radius, id)) throw new Error('an empty open segment refused a point');
+    }
     if (!bulk && this.buffer.count >= BUFFER_MAX) this.seal();
   }
 
