@@ -33,7 +33,7 @@
     (param $q i32) (param $nodes i32) (param $lead i32) (param $codes i32) (param $stack i32)
     (param $out i32)
     (result i32)
-    (local $top i32) (local $node i32) (local $at i32) (local $k i32) (local $r i32) (local $j i32) (local $end i32) (local $g i32) (local $group i32)
+    (local $top i32) (local $node i32) (local $at i32) (local $k i32) (local $r i32) (local $j i32) (local $end i32) (local $g i32) (local $block i32)
     (local $count i32) (local $qCodes i32) (local $b f32) (local $limit f32) (local $sum f32) (local $limits v128) (local $pass i32)
     (local $nodeBytes i32) (local $groupBytes i32) (local $acc v128) (local $d v128) (local $qv v128) (local $p i32) (local $c i32)
     (local $t f32) (local $live v128)
@@ -99,13 +99,13 @@
         (block $leafDone
           (loop $group
             (br_if $leafDone (i32.ge_s (local.get $j) (local.get $end)))
-            (local.set $group (i32.add (local.get $lead) (i32.mul (i32.shr_u (local.get $j) (i32.const 2)) (local.get $groupBytes))))
+            (local.set $block (i32.add (local.get $lead) (i32.mul (i32.shr_u (local.get $j) (i32.const 2)) (local.get $groupBytes))))
             (local.set $limits
               (f32x4.mul
                 (f32x4.add
                   (f32x4.add
                     (f32x4.mul
-                      (f32x4.add (f32x4.splat (local.get $radius)) (v128.load (local.get $group)))
+                      (f32x4.add (f32x4.splat (local.get $radius)) (v128.load (local.get $block)))
                       (f32x4.splat (local.get $scale)))
                     (f32x4.splat (local.get $slack)))
                   (f32x4.splat (local.get $leadSlack)))
@@ -114,7 +114,7 @@
             ;; The lanes of points past the leaf's end (a partial last group) count as past their limit.
             (local.set $live (i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub (local.get $end) (local.get $j)))))
             ;; Four points over the leading coordinates, until every lane is past its limit.
-            (local.set $g (i32.add (local.get $group) (i32.const 32)))
+            (local.set $g (i32.add (local.get $block) (i32.const 32)))
             (local.set $acc (v128.const f32x4 0 0 0 0))
             (local.set $k (i32.const 0))
             (block $lanesOut
@@ -143,12 +143,12 @@
                 ;; The same b as its lane's (the same float32 operations in the same order).
                 (local.set $b
                   (f32.add
-                    (f32.mul (f32.add (local.get $radius) (f32.load (i32.add (local.get $group) (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 2))))) (local.get $scale))
+                    (f32.mul (f32.add (local.get $radius) (f32.load (i32.add (local.get $block) (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 2))))) (local.get $scale))
                     (local.get $slack)))
                 (local.set $t
                   (f32.mul
                     (f32.mul
-                      (f32.add (f32.add (local.get $b) (f32.load offset=16 (i32.add (local.get $group) (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 2))))) (local.get $queryError))
+                      (f32.add (f32.add (local.get $b) (f32.load offset=16 (i32.add (local.get $block) (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 2))))) (local.get $queryError))
                       (local.get $invStep))
                     (local.get $scale)))
                 (local.set $limit (f32.mul (local.get $t) (local.get $t)))
