@@ -647,13 +647,14 @@ class OpenSegment implements PointSet {
   count = 0;
   maxPointNorm = 0;
   readonly codes: Int8Array;
+  /** Codes' errors and radii as stored (float32, rounded up); the kernel's copy of a radius is NaN for a point it cannot code. */
   readonly codeErrors: Float32Array;
-  /** As stored (float32, rounded up); the kernel's copy is NaN for points it cannot code. */
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly shape: SegmentShape;
   /** The leading coordinates in float32, row-major: the segment that seals them codes them again. */
   private readonly lead: Float32Array;
+  /** Its groups' blocks (see groupBytes), as 16-bit codes and as floats. */
   private readonly leadCodes: Uint16Array;
   private readonly blocks: Float32Array;
   private readonly grid: LeadGridView;
