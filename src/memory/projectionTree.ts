@@ -7,7 +7,8 @@
 // Points live in immutable k-d trees (segments) laid out flat in a shared WebAssembly memory of
 // their own (the search helper's thread searches them too, see searchHelper.ts): nodes in
 // preorder with tight boxes on the leading coordinates and the largest region radius below them,
-// leaf points stored contiguously in groups of four;
+// leaf points stored contiguously in blocks of four (their leading coordinates as 16-bit codes on
+// the segment's grid, their radii and codes' errors);
 // wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
 // leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
 // to the tree's open segment (one leaf); a full one becomes a segment, and a segment merges
