@@ -7,10 +7,10 @@
 // Points live in immutable k-d trees (segments) laid out flat in a shared WebAssembly memory of
 // their own (the search helper's thread searches them too, see searchHelper.ts): nodes in
 // preorder with tight boxes on the leading coordinates and the largest region radius below them,
-// leaf points stored contiguously in blocks of four (their leading coordinates as 16-bit codes on
+// leaf points stored contiguously in blocks of four (their leading coordinates as 14-bit codes on
 // the segment's grid, their radii and codes' errors);
-// wasm/regionSearch.wat searches them with float32 SIMD, four points per instruction at the
-// leaves, then the codes of each remaining point with exact 16-bit integer sums. New points go
+// wasm/regionSearch.wat searches them in SIMD with integer sums of squared gaps, four points per
+// instruction at the leaves, then the codes of each remaining point, exact too. New points go
 // to the tree's open segment (one leaf); a full one becomes a segment, and a segment merges
 // into the one before it once it holds at least 1/MERGE_RATIO as many points (the logarithmic
 // method), so each point is rebuilt O(log n) times and a query visits O(log n) segments.
@@ -48,17 +48,28 @@ const OPEN_SERIAL = -1;
  */
 const BOX_DIMS = 16;
 
-// The leading coordinates of a segment's points and the boxes of its nodes are 16-bit codes on a
+// The leading coordinates of a segment's points and the boxes of its nodes are 14-bit codes on a
 // grid of its own (LeadGridView), and each group of 4 points keeps its radii and codes' errors
 // beside its coordinates (groupBytes): what a search reads of a leaf lies in one block, 288
 // bytes per 4 points, where float32 coordinates in one array and radii and errors in two others
-// took 512 bytes and reads in three places. The search waits on memory for most of its time
-// (docs/benchmarks.md, "Leaves in one block"). The grid spans the segment's points with steps of
-// equal size on every coordinate (distances in steps are distances); the search widens its
-// bound by the coding error (leadSlack).
+// took 512 bytes and reads in three places (docs/benchmarks.md, "Leaves in one block"). The grid
+// spans the segment's points with steps of equal size on every coordinate (distances in steps
+// are distances); the query is rounded to a code too, and the search widens its bound by both
+// coding errors (leadSlack). 14 bits, so that the kernel's gaps are 16-bit integers even for a
+// query well off the grid, whose squares it sums in 32-bit integers: half the instructions of
+// float32 sums, and a decision repeated at once, its data in the caches, still took 70 % of its
+// first time (docs/benchmarks.md, "Integer sums").
 /** Largest code of the grid; a segment's points use at most GRID_CODES (headroom for rounding). */
-const LEAD_CODE_MAX = 65_535;
-const GRID_CODES = 65_000;
+const LEAD_CODE_MAX = 16_383;
+const GRID_CODES = 16_000;
+/** Codes are stored less this, as 16-bit integers in [-8192, 8191]. */
+const LEAD_CODE_OFFSET = 8192;
+/**
+ * A query's stored codes are clamped to [-QUERY_CODE_LIMIT, QUERY_CODE_LIMIT]: its gaps to stored
+ * codes, and the sums of a low and a negated query, are then 16-bit integers, and a clamped gap
+ * is still at least 16384 steps, more than the grid spans.
+ */
+const QUERY_CODE_LIMIT = 24_575;
 /**
  * Coordinates beyond this (or not finite in float32) are not coded: their point's search radius
  * is NaN, which no bound drops (see the kernel), so the grid stays fine for the other points.
@@ -69,11 +80,11 @@ const MAX_INVERSE_STEP = 2 ** 14;
 /** An open segment's grid spans [-G, G] on every coordinate, G a power of 2 at least this. */
 const OPEN_GRID_MIN = 2;
 
-// Float32 search bounds (see SegmentSearcher.search): the kernel drops a point when its float32
-// sum of squared gaps S' >= b' * b', with b' = (radius + R) * SCALE + slack in float32 (plus the
-// coding error, in steps of the grid, on the leading coordinates). The sums of at
-// most 128 float32 terms are within a relative 1e-5 of exact, and the few operations on b' within
-// 1e-6; SCALE = 1 + 1e-4 covers both and reach()'s own relative widening (1e-9), and the slack
+// Float32 search bounds (see SegmentSearcher.search): the kernel drops a point when its sum of
+// squared gaps S' >= b' * b', with b' = (radius + R) * SCALE + slack in float32 (plus the coding
+// errors, in steps of the grid, on the leading coordinates). The sums are exact integers (the
+// codes' sum then rounded once to float32), and the few operations on b' are within a relative
+// 1e-6; SCALE = 1 + 1e-4 covers them and reach()'s own relative widening (1e-9), and the slack
 // covers the float32 storage of stored points and query (absolute errors).
 const SCALE = Math.fround(1 + 1e-4);
 /** Beyond this the float32 bound could overflow: such a query takes every point of the segment. */
@@ -136,7 +147,8 @@ function roundingSlack(maxPointNorm: number, queryNorm: number): number {
 export class SegmentSearcher {
   private readonly kernel: SearchKernel;
   private readonly scratch: Scratch;
-  private readonly queryLead: Float32Array;
+  /** The query's leading codes as the kernel reads them (see wasm/regionSearch.wat): by pairs, then for the boxes. */
+  private readonly queryLead: Int16Array;
   private readonly queryCodes: Int16Array;
   /** Found points (segment order) of the last search. */
   readonly out: Int32Array;
@@ -153,8 +165,8 @@ export class SegmentSearcher {
     const { memory, leadDims, W, capacity, offsets } = shape;
     this.scratch = offsets.scratch[thread];
     this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
-    this.queryLead = new Float32Array(memory.buffer, this.scratch.q, leadDims);
-    this.queryCodes = new Int16Array(memory.buffer, this.scratch.q + 4 * leadDims, W);
+    this.queryLead = new Int16Array(memory.buffer, this.scratch.q, queryLeadValues(leadDims));
+    this.queryCodes = new Int16Array(memory.buffer, this.scratch.q + 2 * queryLeadValues(leadDims), W);
     this.out = new Int32Array(memory.buffer, this.scratch.out, Math.max(1, capacity));
     this.ids = new Int32Array(memory.buffer, offsets.ids, capacity);
     this.live = new Float64Array(memory.buffer, offsets.live, 3);
@@ -175,21 +187,27 @@ export class SegmentSearcher {
     if (count === 0) return 0;
     const slack = roundingSlack(maxPointNorm, query.norm) + 2 * query.rounding;
     const b = (radius + maxRadius) * SCALE + slack;
-    if (!(b < LARGEST_FLOAT32_REACH)) {
-      for (let j = 0; j < count; j++) this.out[j] = j;
-      return count;
-    }
-    // The query in steps of the grid, from its origin; each coordinate's one float32 rounding
-    // is within 2^-24 (|q| + |origin|) of exact, 2^-23 covers the float64 operations too.
+    if (!(b < LARGEST_FLOAT32_REACH)) return this.every(count);
+    // The query's codes: rounded, which moves it by at most the coding error of a point (counted
+    // once more in leadSlack, with 2^-23 (|q| + |origin|) per coordinate for the float64
+    // operations), and clamped (see QUERY_CODE_LIMIT), which only makes gaps smaller.
     const { origin, numbers } = this.grid;
     const inverseStep = numbers[0];
+    const codes = this.queryLead;
+    const boxAt = 4 * leadDims;
     let largest = 0;
     for (let k = 0; k < leadDims; k++) {
       const v = query.lead32[k];
-      this.queryLead[k] = (v - origin[k]) * inverseStep;
+      if (!Number.isFinite(v)) return this.every(count);
+      const code = Math.min(QUERY_CODE_LIMIT, Math.max(-QUERY_CODE_LIMIT, Math.round((v - origin[k]) * inverseStep) - LEAD_CODE_OFFSET));
+      for (let lane = 0; lane < GROUP; lane++) codes[8 * (k >> 1) + 2 * lane + (k & 1)] = code;
+      if (k < boxDims(leadDims)) {
+        codes[boxAt + 8 * (k >> 2) + (k & 3)] = -code;
+        codes[boxAt + 8 * (k >> 2) + (k & 3) + 4] = code;
+      }
       largest = Math.max(largest, Math.abs(v));
     }
-    const leadSlack = numbers[1] + Math.sqrt(leadDims) * (largest + numbers[2]) * 2 ** -23;
+    const leadSlack = 2 * numbers[1] + Math.sqrt(leadDims) * (largest + numbers[2]) * 2 ** -23;
     this.queryCodes.set(query.codes);
     const s = this.scratch;
     return this.kernel.search(
@@ -197,6 +215,17 @@ export class SegmentSearcher {
       query.inverseStep32, query.codeError32, s.q, o.nodes, o.lead, o.codes, s.stack, s.out,
     );
   }
+
+  /** Every point as found. */
+  private every(count: number): number {
+    for (let j = 0; j < count; j++) this.out[j] = j;
+    return count;
+  }
+}
+
+/** 16-bit values of a query's leading codes in a segment's scratch: 4 per coordinate (its pairs), 2 per box coordinate. */
+function queryLeadValues(leadDims: number): number {
+  return 4 * leadDims + 2 * boxDims(leadDims);
 }
 
 /** Carves 16-byte aligned regions out of one buffer. */
@@ -214,7 +243,7 @@ function segmentLayout(leadDims: number, W: number, count: number, nodes: number
   const layout = new Layout();
   const groups = Math.ceil(count / GROUP);
   const scratch = (): Scratch => ({
-    q: layout.take(4 * leadDims + 2 * W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
+    q: layout.take(2 * queryLeadValues(leadDims) + 2 * W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
   });
   const offsets: SegmentShape['offsets'] = {
     // First, at 0: where a bulk load's buffer already put them.
@@ -231,13 +260,13 @@ function segmentLayout(leadDims: number, W: number, count: number, nodes: number
 
 /**
  * The views of a segment's points in its memory (`count` points: its count, or an open segment's
- * capacity): the groups' blocks as 16-bit codes (`lead`, see leadSlot) and as floats (`blocks`,
+ * capacity): the groups' blocks as stored codes (`lead`, see leadSlot) and as floats (`blocks`,
  * see radiusSlot), the codes, the ids.
  */
 function pointViews(buffer: ArrayBufferLike, offsets: SegmentShape['offsets'], leadDims: number, W: number, count: number) {
   const bytes = Math.ceil(count / GROUP) * groupBytes(leadDims);
   return {
-    lead: new Uint16Array(buffer, offsets.lead, bytes / 2),
+    lead: new Int16Array(buffer, offsets.lead, bytes / 2),
     blocks: new Float32Array(buffer, offsets.lead, bytes / 4),
     codes: new Int8Array(buffer, offsets.codes, count * W),
     ids: new Int32Array(buffer, offsets.ids, count),
@@ -250,24 +279,30 @@ function fixedMemory(bytes: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
-/** The leading coordinates of the nodes' boxes (a multiple of 4, as leadDims). */
+/** Leading coordinates a segment stores per point of `leading`: a multiple of 8, zero-padded (the search tests 8 at a time). */
+export function leadDimsOf(leading: number): number {
+  return 8 * Math.ceil(leading / 8);
+}
+
+/** The leading coordinates of the nodes' boxes (a multiple of 8, as leadDims). */
 function boxDims(leadDims: number): number {
   return Math.min(leadDims, BOX_DIMS);
 }
 
-/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and highs (16-bit codes) by 4 of the box's coordinates. */
+/** Bytes of a node record (see wasm/regionSearch.wat): radius, right, from, to, then lows and negated highs (stored codes) by 4 of the box's coordinates. */
 function nodeBytes(leadDims: number): number {
   return 16 + 4 * boxDims(leadDims);
 }
 
-/** 16-bit index, within its node record, of the low of leading coordinate k (its high follows 4 later). */
+/** 16-bit index, within its node record, of the low of leading coordinate k (its negated high follows 4 later). */
 function boxSlot(k: number): number {
   return 8 + 8 * (k >> 2) + (k & 3);
 }
 
 /**
  * Bytes of a group's block (see wasm/regionSearch.wat): the 4 points' region radii and their
- * codes' errors (float32), then their leading coordinates' codes (16-bit, dimension-major).
+ * codes' errors (float32), then their leading coordinates' stored codes (16-bit), by pairs of
+ * coordinates, point by point (the kernel sums a point's two squared gaps in one lane).
  * What the search reads of a leaf then lies together: each array apart cost reads of its own.
  */
 function groupBytes(leadDims: number): number {
@@ -276,7 +311,7 @@ function groupBytes(leadDims: number): number {
 
 /** 16-bit index of point j's leading coordinate k in a segment's blocks. */
 function leadSlot(j: number, k: number, leadDims: number): number {
-  return (j >> 2) * (groupBytes(leadDims) / 2) + 16 + k * GROUP + (j & 3);
+  return (j >> 2) * (groupBytes(leadDims) / 2) + 16 + 8 * (k >> 1) + 2 * (j & 3) + (k & 1);
 }
 
 /** Float index of point j's region radius as the kernel reads it in a segment's blocks (its codes' error follows 4 later). */
@@ -313,12 +348,18 @@ function setLeadGrid(grid: LeadGridView, origin: (k: number) => number, inverseS
   grid.numbers[2] = float32AtLeast(largest);
 }
 
-/** The code of a float32 coordinate on a grid that spans it. */
+/** The stored code (code - LEAD_CODE_OFFSET) of a float32 coordinate on a grid that spans it. */
 function leadCode(grid: LeadGridView, k: number, v: number): number {
   const code = Math.round((v - grid.origin[k]) * grid.numbers[0]);
   if (!(code >= 0 && code <= LEAD_CODE_MAX)) throw new Error(`leading coordinate ${v} outside its segment's grid`);
-  return code;
+  return code - LEAD_CODE_OFFSET;
 }
+
+/** The stored codes of an empty box (lows at the top, highs at the bottom) and of a box that holds all the grid. */
+const EMPTY_LOW = LEAD_CODE_MAX - LEAD_CODE_OFFSET;
+const EMPTY_NEGATED_HIGH = LEAD_CODE_OFFSET;
+const FULL_LOW = -LEAD_CODE_OFFSET;
+const FULL_NEGATED_HIGH = -(LEAD_CODE_MAX - LEAD_CODE_OFFSET);
 
 /** Whether a point's float32 leading coordinates can be coded (see GRID_LIMIT); NaN and infinities cannot. */
 function codable(lead: ArrayLike<number>, from: number, count: number): boolean {
@@ -470,7 +511,7 @@ class Segment implements PointSet {
     const recordFloats = nodeBytes(leadDims) / 4;
     const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
     const nodeInts = new Int32Array(buffer, offsets.nodes, recordFloats * nodes);
-    const nodeCodes = new Uint16Array(buffer, offsets.nodes, 2 * recordFloats * nodes);
+    const nodeCodes = new Int16Array(buffer, offsets.nodes, 2 * recordFloats * nodes);
     for (let node = 0; node < nodes; node++) {
       const at = recordFloats * node;
       // A node above a point without codes is never pruned (NaN compares false).
@@ -480,8 +521,8 @@ class Segment implements PointSet {
       nodeInts[at + 3] = table.to[node];
       for (let k = 0; k < box; k++) {
         // Codes grow with the coordinate: the box's codes are its points' smallest and largest.
-        nodeCodes[2 * at + boxSlot(k)] = table.uncodable[node] ? 0 : leadCode(grid, k, table.lo[node * box + k]);
-        nodeCodes[2 * at + boxSlot(k) + 4] = table.uncodable[node] ? LEAD_CODE_MAX : leadCode(grid, k, table.hi[node * box + k]);
+        nodeCodes[2 * at + boxSlot(k)] = table.uncodable[node] ? FULL_LOW : leadCode(grid, k, table.lo[node * box + k]);
+        nodeCodes[2 * at + boxSlot(k) + 4] = table.uncodable[node] ? FULL_NEGATED_HIGH : -leadCode(grid, k, table.hi[node * box + k]);
       }
     }
     const views = pointViews(buffer, offsets, leadDims, this.W, count);
@@ -655,8 +696,8 @@ class OpenSegment implements PointSet {
   readonly shape: SegmentShape;
   /** The leading coordinates in float32, row-major: the segment that seals them codes them again. */
   private readonly lead: Float32Array;
-  /** Its groups' blocks (see groupBytes), as 16-bit codes and as floats. */
-  private readonly leadCodes: Uint16Array;
+  /** Its groups' blocks (see groupBytes), as stored codes and as floats. */
+  private readonly leadCodes: Int16Array;
   private readonly blocks: Float32Array;
   private readonly grid: LeadGridView;
   /** G of the grid (0: none yet). */
@@ -666,7 +707,7 @@ class OpenSegment implements PointSet {
   /** Its one node record (see Segment): the leaf's box, largest radius and end grow with each point. */
   private readonly nodeFloats: Float32Array;
   private readonly nodeInts: Int32Array;
-  private readonly nodeCodes: Uint16Array;
+  private readonly nodeCodes: Int16Array;
   /** See SegmentShape.offsets.live. */
   private readonly live: Float64Array;
   private readonly searcher: SegmentSearcher;
@@ -693,7 +734,7 @@ class OpenSegment implements PointSet {
     this.grid = leadGridView(buffer, offsets.grid, leadDims);
     this.nodeFloats = new Float32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
     this.nodeInts = new Int32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
-    this.nodeCodes = new Uint16Array(buffer, offsets.nodes, nodeBytes(leadDims) / 2);
+    this.nodeCodes = new Int16Array(buffer, offsets.nodes, nodeBytes(leadDims) / 2);
     this.live = new Float64Array(buffer, offsets.live, 3);
     this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, offsets };
     this.usedBytes = bytes + this.lead.byteLength + this.radii.byteLength + this.codeErrors.byteLength;
@@ -733,7 +774,7 @@ class OpenSegment implements PointSet {
       this.leadCodes[leadSlot(j, k, leadDims)] = code;
       if (!coded || k >= box) continue;
       if (code < this.nodeCodes[boxSlot(k)]) this.nodeCodes[boxSlot(k)] = code;
-      if (code > this.nodeCodes[boxSlot(k) + 4]) this.nodeCodes[boxSlot(k) + 4] = code;
+      if (-code < this.nodeCodes[boxSlot(k) + 4]) this.nodeCodes[boxSlot(k) + 4] = -code;
     }
     if (point.codes) this.codes.set(point.codes.subarray(0, W), j * W);
     else this.codes.fill(0, j * W, (j + 1) * W);
@@ -771,8 +812,8 @@ class OpenSegment implements PointSet {
     nodeInts[3] = 0;
     // An empty box holds nothing; the first point sets the grid.
     for (let k = 0; k < boxDims(this.leadDims); k++) {
-      this.nodeCodes[boxSlot(k)] = LEAD_CODE_MAX;
-      this.nodeCodes[boxSlot(k) + 4] = 0;
+      this.nodeCodes[boxSlot(k)] = EMPTY_LOW;
+      this.nodeCodes[boxSlot(k) + 4] = EMPTY_NEGATED_HIGH;
     }
     this.live.fill(0);
   }
@@ -875,7 +916,7 @@ class PointBuffer implements PointSet {
 
 /**
  * A query point, prepared once for every tree it is searched in: its leading coordinates in
- * float32 (zero-padded to a multiple of 4), how far they lie from the exact ones, its codes and
+ * float32 (zero-padded to leadDimsOf), how far they lie from the exact ones, its codes and
  * their error (Infinity: none), the grid's step, and its norm.
  */
 export class TreeQuery {
@@ -894,14 +935,14 @@ export class TreeQuery {
     readonly leading: number,
     readonly codeLength: number,
   ) {
-    this.lead32 = new Float32Array(4 * Math.ceil(leading / 4));
+    this.lead32 = new Float32Array(leadDimsOf(leading));
     this.codes = new Int16Array(codeWidth(codeLength));
   }
 
   /** Takes the leading coordinates, the norm and, once the memory has a grid, the fine embedding (`fine` from `fineAt`). */
   set(lead: ArrayLike<number>, norm: number, grid: CodeGrid | null, fine: Float64Array = new Float64Array(0), fineAt = 0): this {
-    // The segments search in float32: the rounding of the query (its own distance to the
-    // float32 copy, an exact bound by the triangle inequality) widens their bound.
+    // The segments code the query's float32 copy: its rounding (its own distance to the float32
+    // copy, an exact bound by the triangle inequality) widens their bound.
     let rounding = 0;
     for (let k = 0; k < this.leading; k++) {
       const v = lead[k];
@@ -932,7 +973,7 @@ export class ProjectionTree {
   private buffer: PointBuffer | OpenSegment;
   private readonly open: OpenSegment;
   private size = 0;
-  /** Leading coordinates stored per point: `leading` rounded up to a multiple of 4, zero-padded (the search takes 4 at a time). */
+  /** Leading coordinates stored per point: leadDimsOf(leading), zero-padded. */
   private readonly leadDims: number;
   /** Codes stored per point (codeGrid.ts). */
   private readonly W: number;
@@ -943,7 +984,7 @@ export class ProjectionTree {
     readonly codeLength: number,
     private readonly onSegments?: (segments: SegmentShape[]) => void,
   ) {
-    this.leadDims = 4 * Math.ceil(leading / 4);
+    this.leadDims = leadDimsOf(leading);
     this.W = codeWidth(codeLength);
     this.open = new OpenSegment(this.leadDims, this.W, BUFFER_MAX);
     this.buffer = this.open;

@@ -16,7 +16,7 @@ import {
   ROTATION_SAMPLE, embeddingLength, fineLength, fineOffset, leadingCoordinates, leadingCount, makeProjection, pointLength, principalAxes, project,
   withRotation, type BlockProjection,
 } from './projection.js';
-import { ProjectionTree, TreeQuery, type TreePoint } from './projectionTree.js';
+import { ProjectionTree, TreeQuery, leadDimsOf, type TreePoint } from './projectionTree.js';
 import { SearchHelper } from './searchHelper.js';
 
 
@@ -85,7 +85,7 @@ export class RegionIndex {
     this.point = new Float64Array(pointLength(this.projection));
     this.codes = new Int8Array(codeWidth(this.fineLength));
     this.treePoint = { lead: [], codes: null, codeError: Infinity, norm: 0 };
-    this.helper = searchHelper ? new SearchHelper(4 * Math.ceil(this.leading / 4), codeWidth(this.fineLength)) : null;
+    this.helper = searchHelper ? new SearchHelper(leadDimsOf(this.leading), codeWidth(this.fineLength)) : null;
   }
 
   /** The search helper's counts (null without one): tasks it answered, tasks this thread took back. */

@@ -62,7 +62,7 @@ export interface SearchHelperBuffers {
   tasks: SharedArrayBuffer;
   results: SharedArrayBuffer;
   query: SharedArrayBuffer;
-  /** The query's float32 leading coordinates (a multiple of 4) and codes (a multiple of 16). */
+  /** The query's float32 leading coordinates (leadDimsOf) and codes (a multiple of 16). */
   leadDims: number;
   W: number;
 }
