@@ -1,6 +1,7 @@
 // Two versions of the memory side by side in one process: each checkout replays its own copy of
 // one log, then both decide the same proposals (read-only: nothing is added), taking turns
-// proposal by proposal, so that the machine's state falls on both alike. Prints p50/p90/p99 of
+// proposal by proposal (or MEMORY_COMPARE_TURN proposals at a time), so that the machine's state
+// falls on both alike. Prints p50/p90/p99 of
 // each version's decision step and how many decisions differ. Separate runs of bench/memory.ts
 // on this machine move by more than most changes do; this is the measure for one change.
 //   npx tsx --expose-gc bench/memoryCompare.ts <checkout A> <data dir A> <checkout B> <data dir B>
@@ -8,7 +9,11 @@
 // MEMORY_BENCH_KEEP=1 bench/memory.ts; a checkout is e.g. `git worktree add /tmp/base <commit>`
 // with node_modules linked. MEMORY_COMPARE_QUERIES (1000), MEMORY_COMPARE_SEED (7),
 // MEMORY_COMPARE_HELPER (search helper thread of A and B: "0,0" by default; "0,1" compares one
-// checkout without and with it; older checkouts ignore it).
+// checkout without and with it; older checkouts ignore it). MEMORY_COMPARE_TURN=<n> (1): each
+// version decides n proposals back to back before the other decides them, the one that goes first
+// changing at every turn: a memory deciding back to back keeps its trees' upper levels in the
+// caches, as a gateway's does, where with turns of one proposal every decision finds the caches
+// as the other memory left them.
 // MEMORY_COMPARE_FILL=<records>: instead of replaying, each checkout fills a new memory in its
 // (new or empty) data directory through decide(), with the same proposals (stream seed 2024), in
 // batches of 4096 taken in turn; a memory filled one decision at a time holds its trees as
@@ -32,6 +37,7 @@ const SEED = Number(process.env.MEMORY_COMPARE_SEED ?? 7);
 const WARMUP = 100;
 const HELPER = (process.env.MEMORY_COMPARE_HELPER ?? '0,0').split(',').map((v) => v === '1');
 const FILL = Number(process.env.MEMORY_COMPARE_FILL ?? 0);
+const TURN = Math.max(1, Math.floor(Number(process.env.MEMORY_COMPARE_TURN ?? 1)));
 
 /** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record), and what the fill uses. */
 interface DecisionStep {
@@ -106,17 +112,20 @@ function decide(memory: DecisionStep, item: (typeof items)[number]) {
 
 for (const memory of versions) for (let i = 0; i < WARMUP; i++) decide(memory, items[i]);
 const times: number[][] = [[], []];
-let differ = 0;
-for (let i = WARMUP; i < items.length; i++) {
-  const outcomes = [];
-  for (const v of i % 2 ? [0, 1] : [1, 0]) {
-    const o = decide(versions[v], items[i]);
-    times[v].push(o.ms);
-    outcomes[v] = o.rules;
+const outcomes: ReturnType<typeof decide>['rules'][][] = [[], []];
+for (let at = WARMUP, turn = 0; at < items.length; at += TURN, turn++) {
+  for (const v of turn % 2 ? [0, 1] : [1, 0]) {
+    for (let i = at; i < Math.min(items.length, at + TURN); i++) {
+      const o = decide(versions[v], items[i]);
+      times[v].push(o.ms);
+      outcomes[v].push(o.rules);
+    }
   }
-  const [a, b] = outcomes;
-  if (a.answer !== b.answer || a.radius !== b.radius || a.action !== b.action) differ++;
 }
+const differ = outcomes[0].filter((a, i) => {
+  const b = outcomes[1][i];
+  return a.answer !== b.answer || a.radius !== b.radius || a.action !== b.action;
+}).length;
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 times.forEach((t, v) => {
   console.log(JSON.stringify({
