@@ -83,10 +83,10 @@ describe('projection tree (leading coordinates on 14-bit grids, codes, both in i
     const fines: Float64Array[] = [];
     let ruledOutByCodes = 0;
     // The tree codes the leading coordinates of the points and of the query on 14-bit grids: each
-    // moves by half a step per coordinate, a step at most max(1, max |coordinate|) / 1000 (an open
-    // segment's grid spans [-G, G] with G < max(4, 4 max |coordinate|) in 8000 steps).
+    // moves by half a step per coordinate, a step at most max(1, max |coordinate|) / 2000 (an open
+    // segment's grid spans [-G, G] with G < max(4, 4 max |coordinate|) in 16000 steps).
     let largest = 0;
-    const leadWidening = () => (Math.sqrt(4 * Math.ceil(leading / 4)) * Math.max(1, largest)) / 1000;
+    const leadWidening = () => (Math.sqrt(8 * Math.ceil(leading / 8)) * Math.max(1, largest)) / 2000;
     const check = (label: string) => {
       for (let q = 0; q < 30; q++) {
         const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
@@ -215,7 +215,7 @@ describe('projection tree (leading coordinates on 14-bit grids, codes, both in i
     }
   });
 
-  // Each segment codes its points' leading coordinates in 13 bits on a grid of its own, and an
+  // Each segment codes its points' leading coordinates in 14 bits on a grid of its own, and an
   // open segment's grid is set by its first point: points of very different scales, points its
   // grid does not span (the tree seals it first) and points no grid can code (never ruled out on
   // their leading coordinates).
