@@ -8,7 +8,7 @@ import { codeWidth, encodePoint, type CodeGrid } from '../src/memory/codeGrid.js
 import { quantizeInput } from '../src/memory/inputSketches.js';
 import { leadingKernel } from '../src/memory/leadingKernel.js';
 import { embeddingLength, leadingCoordinates, leadingCount, makeProjection, withRotation } from '../src/memory/projection.js';
-import { ProjectionTree, TreeQuery, float32AtLeast, type TreePoint } from '../src/memory/projectionTree.js';
+import { ProjectionTree, TreeQuery, float32AtLeast, leadDimsOf, type TreePoint } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
 
@@ -86,7 +86,7 @@ describe('projection tree (leading coordinates on 14-bit grids, codes, both in i
     // moves by half a step per coordinate, a step at most max(1, max |coordinate|) / 2000 (an open
     // segment's grid spans [-G, G] with G < max(4, 4 max |coordinate|) in 16000 steps).
     let largest = 0;
-    const leadWidening = () => (Math.sqrt(8 * Math.ceil(leading / 8)) * Math.max(1, largest)) / 2000;
+    const leadWidening = () => (Math.sqrt(leadDimsOf(leading)) * Math.max(1, largest)) / 2000;
     const check = (label: string) => {
       for (let q = 0; q < 30; q++) {
         const fine = Float64Array.from({ length }, () => 2 * gaussian(random));

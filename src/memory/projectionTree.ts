@@ -195,13 +195,14 @@ export class SegmentSearcher {
     const inverseStep = numbers[0];
     const codes = this.queryLead;
     const boxAt = 4 * leadDims;
+    const box = boxDims(leadDims);
     let largest = 0;
     for (let k = 0; k < leadDims; k++) {
       const v = query.lead32[k];
       if (!Number.isFinite(v)) return this.every(count);
       const code = Math.min(QUERY_CODE_LIMIT, Math.max(-QUERY_CODE_LIMIT, Math.round((v - origin[k]) * inverseStep) - LEAD_CODE_OFFSET));
       for (let lane = 0; lane < GROUP; lane++) codes[8 * (k >> 1) + 2 * lane + (k & 1)] = code;
-      if (k < boxDims(leadDims)) {
+      if (k < box) {
         codes[boxAt + 8 * (k >> 2) + (k & 3)] = -code;
         codes[boxAt + 8 * (k >> 2) + (k & 3) + 4] = code;
       }
@@ -211,7 +212,7 @@ export class SegmentSearcher {
     this.queryCodes.set(query.codes);
     const s = this.scratch;
     return this.kernel.search(
-      leadDims, boxDims(leadDims), W, float32AtLeast(radius), SCALE, float32AtLeast(slack), float32AtLeast(leadSlack), inverseStep,
+      leadDims, box, W, float32AtLeast(radius), SCALE, float32AtLeast(slack), float32AtLeast(leadSlack), inverseStep,
       query.inverseStep32, query.codeError32, s.q, o.nodes, o.lead, o.codes, s.stack, s.out,
     );
   }
