@@ -14,6 +14,9 @@
 // changing at every turn: a memory deciding back to back keeps its trees' upper levels in the
 // caches, as a gateway's does, where with turns of one proposal every decision finds the caches
 // as the other memory left them.
+// MEMORY_COMPARE_PAUSE_MS="<a>,<b>" ("0,0"): version A (B) sleeps that long before each of its
+// decisions, its thread idle as a gateway's is between proposals and during its log's fsync; the
+// same checkout and helper twice with "0,2" measures what such pauses cost a decision.
 // MEMORY_COMPARE_FILL=<records>: instead of replaying, each checkout fills a new memory in its
 // (new or empty) data directory through decide(), with the same proposals (stream seed 2024), in
 // batches of 4096 taken in turn; a memory filled one decision at a time holds its trees as
@@ -38,6 +41,12 @@ const WARMUP = 100;
 const HELPER = (process.env.MEMORY_COMPARE_HELPER ?? '0,0').split(',').map((v) => v === '1');
 const FILL = Number(process.env.MEMORY_COMPARE_FILL ?? 0);
 const TURN = Math.max(1, Math.floor(Number(process.env.MEMORY_COMPARE_TURN ?? 1)));
+const PAUSE_MS = (process.env.MEMORY_COMPARE_PAUSE_MS ?? '0,0').split(',').map(Number);
+if (PAUSE_MS.length !== 2 || !PAUSE_MS.every((ms) => Number.isFinite(ms) && ms >= 0)) {
+  console.error('MEMORY_COMPARE_PAUSE_MS must be two pauses in ms, e.g. "0,2"');
+  process.exit(2);
+}
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** The private decision step of a SequentialMemory (steps 2-3 of DESIGN 2, without adding the record), and what the fill uses. */
 interface DecisionStep {
@@ -116,6 +125,7 @@ const outcomes: ReturnType<typeof decide>['rules'][][] = [[], []];
 for (let at = WARMUP, turn = 0; at < items.length; at += TURN, turn++) {
   for (const v of turn % 2 ? [0, 1] : [1, 0]) {
     for (let i = at; i < Math.min(items.length, at + TURN); i++) {
+      if (PAUSE_MS[v] > 0) await sleep(PAUSE_MS[v]);
       const o = decide(versions[v], items[i]);
       times[v].push(o.ms);
       outcomes[v].push(o.rules);
@@ -129,7 +139,7 @@ const differ = outcomes[0].filter((a, i) => {
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 times.forEach((t, v) => {
   console.log(JSON.stringify({
-    checkout: [rootA, rootB][v], searchHelper: HELPER[v], decisions: t.length,
+    checkout: [rootA, rootB][v], searchHelper: HELPER[v], pauseMs: PAUSE_MS[v], decisions: t.length,
     p50Ms: +quantile(t, 0.5).toFixed(3), p90Ms: +quantile(t, 0.9).toFixed(3), p99Ms: +quantile(t, 0.99).toFixed(3),
     meanMs: +(t.reduce((x, y) => x + y, 0) / t.length).toFixed(3),
     // Trees the helper searched, and those this thread took back (from the warm-up on).
