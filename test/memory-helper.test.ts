@@ -3,6 +3,7 @@
 // of the same segments finds; a task it does not answer in time is taken back; an index with a
 // helper finds exactly what a float64 scan finds, with a constant radius and with a bound that
 // falls as conflicts are found. Seeds are printed on failure.
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { distance } from '../src/memory/distance.js';
 import { ProjectionTree, TreeQuery } from '../src/memory/projectionTree.js';
@@ -48,6 +49,39 @@ describe('search helper thread', () => {
     }
     expect(helper.answered, `seed=${seed}`).toBe(120);
     helper.close();
+  });
+});
+
+/** Nice values of this process's threads by thread id (Linux procfs), and the calling thread's. */
+function niceValues(): { threads: Map<string, number>; self: number } {
+  // Field 19 of stat; the fields after the command's closing parenthesis start at field 3.
+  const nice = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  const threads = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      threads.set(tid, nice(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
+    } catch {
+      // The thread exited meanwhile.
+    }
+  }
+  return { threads, self: nice(readFileSync('/proc/thread-self/stat', 'utf8')) };
+}
+
+describe('search helper priority', () => {
+  it.runIf(process.platform === 'linux')('runs the helper thread at nice 19 and leaves this thread as it was', async () => {
+    const before = niceValues();
+    const helper = new SearchHelper(8, 16);
+    try {
+      await helper.ready();
+      const after = niceValues();
+      expect(after.self).toBe(before.self);
+      // Threads started meanwhile: the helper's (others, if any, keep the process's priority).
+      const started = [...after.threads].filter(([tid]) => !before.threads.has(tid)).map(([, nice]) => nice);
+      expect(started.filter((nice) => nice === 19)).toHaveLength(1);
+      expect(started.filter((nice) => nice !== 19 && nice !== before.self)).toHaveLength(0);
+    } finally {
+      helper.close();
+    }
   });
 });
 
