@@ -25,9 +25,10 @@ const WATCH_MS = 0.05;
 
 /**
  * The helper's nice value: the lowest priority, so that it runs on CPU time nobody else wants.
- * Woken while the memory's thread was running, after a pause (an idle core of a virtual machine
- * counts as unavailable), the helper was queued on that thread's core and ran first: each wake
- * cost the decision 0.2 ms on average, up to 1.5 ms (docs/benchmarks.md, "The helper's priority").
+ * Woken by the memory's thread after a pause (an idle core of a virtual machine counts as
+ * unavailable), the helper was queued on that thread's core and ran first: each wake held the
+ * decision 0.2 ms on average and over 1 ms in 1 % of them (docs/benchmarks.md, "The helper's
+ * priority").
  */
 const HELPER_NICE = 19;
 
