@@ -25,9 +25,10 @@ function collect(stream: PassThrough): () => string {
   return () => text;
 }
 
-function rawRecord(seq: number, input: number[], answer: number | null, radius: number) {
+/** A record written directly; `decided` overrides the metadata (by default the base decision, kept). */
+function rawRecord(seq: number, input: number[], answer: number | null, radius: number, decided: Record<string, unknown> = {}) {
   const base = { answer, radius, pALower: 0.9, countA: 90, n: 100, n0: 10, alpha: 0.001, sigma: 0.25, sigma0: 0.25, solver: 'fixed' };
-  const meta = { seq, model: 'm', norm: 'l2', answer, radius, sigma: 0.25, seed: 'aa', time: new Date(0).toISOString(), action: 'none', conflictSeq: null, base, params: {}, timingsMs: {} };
+  const meta = { seq, model: 'm', norm: 'l2', answer, radius, sigma: 0.25, seed: 'aa', time: new Date(0).toISOString(), action: 'none', conflictSeq: null, base, params: {}, timingsMs: {}, ...decided };
   return encodeFrame(seq, answer, radius, Float32Array.from(input), meta);
 }
 
@@ -44,7 +45,7 @@ describe('memory CLI functions', () => {
     const text = collect(out);
     expect(await memoryExport({ dataDir, model: 'm', out })).toBe(3);
     const lines = text().trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.norm, l.seq, l.answer, l.action])).toEqual([['l2', 1, 1, 'none'], ['l2', 2, 1, 'relabel'], ['l1', 1, null, 'none']]);
+    expect(lines.map((l) => [l.norm, l.seq, l.answer, l.action, l.rulesVersion])).toEqual([['l2', 1, 1, 'none', 2], ['l2', 2, 1, 'relabel', 2], ['l1', 1, null, 'none', 2]]);
     expect(typeof lines[0].input.b64).toBe('string');
 
     const after = new PassThrough();
@@ -56,6 +57,27 @@ describe('memory CLI functions', () => {
     const reportText = collect(report);
     expect(await memoryVerify({ dataDir, out: report })).toBe(0);
     expect(reportText()).toContain('memory verify: ok');
+  });
+
+  it('re-derives each record with the rules it was decided by (records without rulesVersion: version 1)', async () => {
+    // Record 2 lies 0.5 inside record 1 and proposed answer 2: relabelled to 1. Version 1 gave it
+    // radius 0.5 exactly (capped against no other answer); version 2 gives 0.5 less a margin.
+    const relabel = (radius: number, version?: number) => {
+      const decided = { answer: 1, radius, action: 'relabel', conflictSeq: 1, ...(version ? { rulesVersion: version } : {}) };
+      return rawRecord(2, [0.5, 0], 2, 1, decided);
+    };
+    const verify = async (second: Uint8Array) => {
+      const dataDir = tempDir();
+      mkdirSync(join(dataDir, 'm'), { recursive: true });
+      writeFileSync(join(dataDir, 'm', 'l2.log'), Buffer.concat([fileHeader(), rawRecord(1, [0, 0], 1, 1), second]));
+      const report = new PassThrough();
+      const text = collect(report);
+      return { code: await memoryVerify({ dataDir, out: report }), text: text() };
+    };
+    expect((await verify(relabel(0.5))).code).toBe(0);
+    const claimed = await verify(relabel(0.5, 2));
+    expect(claimed.code).toBe(1);
+    expect(claimed.text).toMatch(/VIOLATION m\/l2 seq 2 \(rederive\)/);
   });
 
   it('exits 1 when stored regions of different answers intersect, naming both records', async () => {

@@ -18,6 +18,7 @@ export function toExportRecord(record: DecisionRecord): ExportRecord {
     time: rest.time,
     action: rest.action,
     conflictSeq: rest.conflictSeq,
+    ...(rest.rulesVersion !== undefined ? { rulesVersion: rest.rulesVersion } : {}),
     base: rest.base,
     params: rest.params,
     timingsMs: rest.timingsMs,

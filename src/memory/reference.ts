@@ -23,11 +23,17 @@ export interface ReferenceDecision {
 
 const TOUCH = 1e-9;
 
+/**
+ * The decision on `input` given the earlier `records`. `rulesVersion` 1 re-derives records decided
+ * before RULES_VERSION 2 (see rules.ts): their relabels were also capped against every region of
+ * another answer.
+ */
 export function referenceDecide(
   records: readonly ReferenceRecord[],
   input: Float32Array,
   base: { answer: number | null; radius: number },
   norm: Norm,
+  rulesVersion = 2,
 ): ReferenceDecision {
   // 1. exact repeat
   for (const rec of records) {
@@ -54,9 +60,16 @@ export function referenceDecide(
     records.forEach((rec, i) => {
       if (rec.answer === answer && d[i] < rec.radius) radius = Math.max(radius, rec.radius - d[i]);
     });
-    records.forEach((rec, i) => {
-      if (rec.answer !== answer) radius = Math.min(radius, cap(i));
-    });
+    if (rulesVersion === 1) {
+      records.forEach((rec, i) => {
+        if (rec.answer !== answer) radius = Math.min(radius, cap(i));
+      });
+    } else {
+      // Inside a region of that answer, hence apart from every other answer (DESIGN 2), less a
+      // margin for rounding: twice the largest stored radius times (1e-9 + (d + 8)·2^-50).
+      const largest = records.reduce((m, rec) => Math.max(m, rec.radius), 0);
+      radius -= 2 * largest * (TOUCH + (input.length + 8) * 2 ** -50);
+    }
     return { answer, radius: radius > 0 ? radius : 0, action: 'relabel', conflictSeq: records[deepest].seq, repeatOf: null, overlaps: inside };
   }
 

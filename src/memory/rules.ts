@@ -32,6 +32,14 @@ export function reach(radius: number, regionRadius: number): number {
   return ((radius + regionRadius) / (1 - TOUCH_REL)) * (1 + 1e-12) + 1e-12;
 }
 
+/**
+ * Version of these rules, stored in every record (`rulesVersion`) so that an audit re-derives a
+ * record with the rules it was decided by. 1 (records without the field): a relabel's radius was
+ * also capped against every region of another answer, which a third search of the index found.
+ * 2: it is not (relabelRadius).
+ */
+export const RULES_VERSION = 2;
+
 export interface DecisionPlan {
   answer: number | null;
   /** Radius before capping against regions of other answers. */
@@ -92,23 +100,52 @@ export interface RuleOutcome {
 }
 
 /**
- * Step 3: cap the planned radius against the regions of every other answer. `candidates` must
- * include every such region whose cap is below plan.upper and at most the smallest cap among
- * them (the binding region and its ties); any others may be left out.
+ * Below this much under its depth in the containing region, a relabelled ball is disjoint from
+ * every region of another answer without a search (relabelRadius). Let c be that region, j one of
+ * another answer stored before x, D the computed distances and d the exact ones of the float32
+ * inputs, |D - d| <= eta·d. The invariant as stored gives D(c,j) >= R_c + R_j, and by the triangle
+ * inequality D(x,j) >= (1 - eta)(d(c,j) - d(x,c)) >= R_c - D(x,c) + R_j - 2·eta·(R_c + R_j): the
+ * ball of radius R_c - D(x,c) less 2·eta·2·largestRadius, and less the rounding of that
+ * subtraction and of the audit's sum R + R_j (a few units of 2^-53 of largestRadius), keeps the
+ * invariant in the computed distances. eta <= (n + 2)·2^-53 for float64 sums over n coordinates
+ * of float32 inputs (l2: the differences, squares, sum and root; l1: differences and sum); the
+ * bound below is 4 times that and more, plus TOUCH_REL: a ball that close to touching counts as
+ * touching, as everywhere else in these rules.
+ */
+export function relabelMargin(largestRadius: number, inputLength: number): number {
+  return 2 * largestRadius * (TOUCH_REL + (inputLength + 8) * 2 ** -50);
+}
+
+/**
+ * Step 2's radius for a relabel: the deepest nesting in a region of the new answer (plan.upper),
+ * less relabelMargin. That ball lies in a region which the invariant keeps apart from every
+ * region of another answer (DESIGN 2), so it needs no capping and no search for caps.
+ */
+export function relabelOutcome(plan: DecisionPlan, margin: number): RuleOutcome {
+  if (plan.action !== 'relabel') throw new Error('relabelOutcome of a plan that keeps its answer');
+  const radius = plan.upper - margin;
+  return { answer: plan.answer, radius: radius > 0 ? radius : 0, action: 'relabel', conflictSeq: plan.sourceSeq, overlaps: plan.containing };
+}
+
+/**
+ * Step 3 for a plan that keeps its answer: cap the planned radius against the regions of every
+ * other answer. `candidates` must include every such region whose cap is below plan.upper and at
+ * most the smallest cap among them (the binding region and its ties); any others may be left out.
  */
 export function finishDecision(
   base: { answer: number | null; radius: number },
   plan: DecisionPlan,
   candidates: readonly Candidate[],
 ): RuleOutcome {
+  if (plan.action !== 'keep') throw new Error('finishDecision of a relabel (see relabelOutcome)');
   let radius = plan.upper;
   let binding: Candidate | null = null;
   let bindingCap = Infinity;
-  let overlaps = plan.containing;
+  let overlaps = 0;
   for (const c of candidates) {
     if (c.answer === plan.answer) continue;
     const cap = capRadius(c.distance, c.radius);
-    if (cap < base.radius && plan.action === 'keep') overlaps++;
+    if (cap < base.radius) overlaps++;
     if (cap < bindingCap || (cap === bindingCap && binding !== null && c.seq < binding.seq)) {
       bindingCap = cap;
       binding = c;
@@ -116,9 +153,6 @@ export function finishDecision(
   }
   if (bindingCap < radius) radius = bindingCap;
   if (!(radius > 0)) radius = 0;
-  if (plan.action === 'relabel') {
-    return { answer: plan.answer, radius, action: 'relabel', conflictSeq: plan.sourceSeq, overlaps };
-  }
   if (radius < base.radius) {
     return { answer: plan.answer, radius, action: 'shrink', conflictSeq: binding?.seq ?? null, overlaps };
   }

@@ -21,7 +21,7 @@ import { sameGrid, type CodeGrid } from './codeGrid.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
 import { ConflictOrder } from './conflictOrder.js';
-import { capRadius, finishDecision, planDecision, reach, type Candidate, type RuleOutcome } from './rules.js';
+import { RULES_VERSION, capRadius, finishDecision, planDecision, reach, relabelMargin, relabelOutcome, type Candidate, type RuleOutcome } from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
 
 export interface SequentialMemoryOptions {
@@ -90,6 +90,8 @@ export class SequentialMemory {
   private offsets = new Float64Array(1024);
   private answers = new Int32Array(1024);
   private radii = new Float64Array(1024);
+  /** The largest radius stored (it scales a relabel's margin, see relabelMargin). */
+  private largestRadius = 0;
   private count = 0;
   /** Record indices by the hash of their input bits (exact repeats). */
   private readonly byHash = new HashIndex();
@@ -387,6 +389,7 @@ export class SequentialMemory {
       time: this.clock().toISOString(),
       action: rules.action,
       conflictSeq: rules.conflictSeq,
+      rulesVersion: RULES_VERSION,
       base: proposal.base,
       params: proposal.params,
       timingsMs: { ...proposal.timingsMs, memoryDecide: decideMs },
@@ -448,20 +451,17 @@ export class SequentialMemory {
   private applyRules(base: { answer: number | null; radius: number }, query: PreparedInput): { rules: RuleOutcome; examined: number } {
     // Regions of the proposed answer matter only if they contain x (radius 0). They are searched
     // first: one that holds x deep inside enlarges the ball (DESIGN 2), and then the other
-    // answers are searched once, with the enlarged radius, rather than twice.
+    // answers are searched once, with the enlarged radius, rather than twice. That search finds
+    // every region of another answer that contains x, so a relabel is decided without another.
     const baseKey = answerKey(base.answer);
     const own = this.exactCandidates(query, (a) => (a === baseKey ? 0 : null));
     const searched = planDecision(base, own).upper;
-    let candidates = [...own, ...this.cappingCandidates(query, baseKey, searched)];
-    const examined = candidates.length;
+    const candidates = [...own, ...this.cappingCandidates(query, baseKey, searched)];
     const plan = planDecision(base, candidates);
-    const planKey = answerKey(plan.answer);
-    if (plan.action === 'relabel') {
-      // A new answer: cap its ball against every other answer, the proposed one included;
-      // the regions found so far already bound the radius.
-      candidates = this.cappingCandidates(query, planKey, plan.upper, candidates.filter((c) => answerKey(c.answer) !== planKey));
-    }
-    return { rules: finishDecision(base, plan, candidates), examined };
+    const rules = plan.action === 'relabel'
+      ? relabelOutcome(plan, relabelMargin(this.largestRadius, this.inputLength))
+      : finishDecision(base, plan, candidates);
+    return { rules, examined: candidates.length };
   }
 
   /** Which answer decided a relabel or a shrink (see ConflictOrder). */
@@ -534,6 +534,7 @@ export class SequentialMemory {
     this.offsets[index] = offset;
     this.answers[index] = answer === null ? -1 : answer;
     this.radii[index] = radius;
+    this.largestRadius = Math.max(this.largestRadius, radius);
     this.count++;
     return index;
   }

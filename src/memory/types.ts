@@ -46,6 +46,8 @@ export interface DecisionRecord {
   time: string; // ISO-8601
   action: MemoryAction;
   conflictSeq: number | null;
+  /** Version of the decision rules that decided it (rules.ts RULES_VERSION); absent in records decided by version 1. */
+  rulesVersion?: number;
   base: BaseDecision;
   params: Record<string, unknown>;
   timingsMs: Record<string, number>;

@@ -49,7 +49,7 @@ export async function verifyRecords(
     if (record.action === 'repeat') at('record', 'a repeat was stored');
     if (rederive) {
       const base = { answer: record.base.answer, radius: record.base.answer === null ? 0 : record.base.radius };
-      const expected = referenceDecide(stored, record.input, base, norm);
+      const expected = referenceDecide(stored, record.input, base, norm, record.rulesVersion ?? 1);
       if (expected.answer !== record.answer || expected.radius !== record.radius || expected.action !== record.action || expected.conflictSeq !== record.conflictSeq) {
         at('rederive', `stored ${describe(record)} but the rules give ${describe(expected)}`);
       }
