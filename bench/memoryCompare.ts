@@ -136,6 +136,10 @@ const differ = outcomes[0].filter((a, i) => {
   const b = outcomes[1][i];
   return a.answer !== b.answer || a.radius !== b.radius || a.action !== b.action;
 }).length;
+// Of those, how many differ in more than the radius, and by how much the radii differ at most
+// (versions whose rules differ, e.g. rules version 1 against 2, differ in radius by a margin).
+const differInAnswerOrAction = outcomes[0].filter((a, i) => a.answer !== outcomes[1][i].answer || a.action !== outcomes[1][i].action).length;
+const largestRadiusDifference = Math.max(0, ...outcomes[0].map((a, i) => Math.abs(a.radius - outcomes[1][i].radius)));
 const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))];
 times.forEach((t, v) => {
   console.log(JSON.stringify({
@@ -146,5 +150,5 @@ times.forEach((t, v) => {
     ...(HELPER[v] ? versions[v].searchHelperCounts : {}),
   }));
 });
-console.log(JSON.stringify({ differentDecisions: differ }));
+console.log(JSON.stringify({ differentDecisions: differ, differInAnswerOrAction, largestRadiusDifference }));
 process.exit(0);
