@@ -71,7 +71,15 @@ const trees = (memory: Memory) => [...memory.index.bands.values()].map((band) =>
 const Segment = trees(filled).find((t) => t.segments.length > 0)!.segments[0]!.constructor as SegmentClass;
 const asFilled = trees(filled).map((t) => t.segments);
 const rebuilt = trees(filled).map((t) => t.segments.map((s) => new Segment(t.leadDims, t.W, [s], t.serial++)));
-const compact = trees(filled).map((t) => (t.segments.length > 0 ? [new Segment(t.leadDims, t.W, t.segments, t.serial++)] : []));
+// What compacting costs on this thread: each tree's segments rebuilt as one.
+const compactMs: number[] = [];
+const compact = trees(filled).map((t) => {
+  const started = performance.now();
+  const one = t.segments.length > 0 ? [new Segment(t.leadDims, t.W, t.segments, t.serial++)] : [];
+  compactMs.push(performance.now() - started);
+  return one;
+});
+console.log(JSON.stringify({ compactS: +(compactMs.reduce((a, b) => a + b, 0) / 1000).toFixed(2), largestTreeMs: +Math.max(...compactMs).toFixed(1) }));
 function use(lists: unknown[][]): Memory {
   trees(filled).forEach((t, i) => {
     t.segments = lists[i];
