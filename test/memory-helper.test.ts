@@ -10,7 +10,7 @@ import { ProjectionTree, TreeQuery } from '../src/memory/projectionTree.js';
 import { RegionIndex, answerKey } from '../src/memory/regionIndex.js';
 import { capRadius, reach } from '../src/memory/rules.js';
 import { SearchHelper } from '../src/memory/searchHelper.js';
-import { gaussian, rng } from './helpers/memory-streams.js';
+import { gaussian, rng, searchUntilHelperAnswers } from './helpers/memory-streams.js';
 
 describe('search helper thread', () => {
   it('takes back every task before its thread runs, then answers what this thread finds in the same segments', async () => {
@@ -149,12 +149,7 @@ describe('index with a search helper', () => {
       add(size - inputs.length);
       for (let q = 0; q < 60; q++) check(size, q);
     }
-    // The helper's thread runs at nice 19: on a busy machine (other test files) it may not have
-    // run during those searches. More of them, with pauses, until it has answered one (bounded).
-    for (let q = 60; helped.helperCounts!.answered === 0 && q < 2060; q++) {
-      check(5000, q);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+    await searchUntilHelperAnswers(() => helped.helperCounts!.answered, (q) => check(5000, q), 60, 2000);
     expect(helped.helperCounts!.answered, `seed=${seed}`).toBeGreaterThan(0);
     // Without its helper (stopped, or failed) the index searches alone, and finds the same.
     helped.close();

@@ -11,7 +11,7 @@ import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { reach } from '../src/memory/rules.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { ReferenceRecord } from '../src/memory/reference.js';
-import { proposal, StreamGenerator } from './helpers/memory-streams.js';
+import { proposal, searchUntilHelperAnswers, StreamGenerator } from './helpers/memory-streams.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -185,12 +185,7 @@ describe('replay in a worker thread', () => {
       expect(sequential.conflictCandidates(item.input, item.radius).sort((a, b) => a - b), `seed=${seed} q=${q}`).toEqual(scan);
     };
     for (let q = 0; q < 40; q++) check(q);
-    // The helper's thread runs at nice 19: on a busy machine it may not have run during those
-    // searches. More of them, with pauses, until it has answered one (bounded).
-    for (let q = 40; parallel.searchHelperCounts!.answered === 0 && q < 1040; q++) {
-      check(q);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+    await searchUntilHelperAnswers(() => parallel.searchHelperCounts!.answered, check, 40, 1000);
     // Exact repeats of records from every batch, found through the hashes of their inputs.
     for (const index of [0, 4095, 4096, 9000, 5 * 4096 + 7, 6 * 4096 + 1, count - 1]) {
       const old = records[index];

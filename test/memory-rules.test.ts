@@ -10,7 +10,7 @@ import { ConflictOrder } from '../src/memory/conflictOrder.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { Norm } from '../src/memory/types.js';
-import { gaussian, proposal, rng, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
+import { gaussian, proposal, rng, searchUntilHelperAnswers, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
 
 async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}, searchHelper = false) {
   return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer, searchHelper });
@@ -77,13 +77,10 @@ async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: numbe
     if (searchHelper && step === 0) await memory.searchHelperReady(); // the index (and its helper) exists from the first record
   }
   if (searchHelper) {
-    // The helper's thread runs at nice 19: on a busy machine (other test files) it may not have
-    // run during the stream. More searches, with pauses, until it has answered one (bounded).
-    for (let step = steps; memory.searchHelperCounts!.answered === 0 && step < steps + 2000; step++) {
+    await searchUntilHelperAnswers(() => memory.searchHelperCounts!.answered, (step) => {
       const item = stream.next(stored, dist);
       checkIndex(item.input, item.answer === null ? 0 : item.radius, step);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+    }, steps, 2000);
     expect(memory.searchHelperCounts!.answered, `${context}: tasks the helper answered`).toBeGreaterThan(0);
   }
   expect(findViolations(stored, norm), context).toEqual([]);

@@ -133,3 +133,15 @@ export class StreamGenerator {
     return { input: unit(r() * s), answer: this.label(), radius: r() * 1.5 * s }; // big ball nearby
   }
 }
+
+/**
+ * Runs `search(q)` for q = from, from + 1, ... with 1 ms pauses until `answered()` (the search
+ * helper's count) is above 0, at most `limit` times. The helper's thread runs at nice 19: on a
+ * busy machine (other test files) it may not have run during a test's first searches.
+ */
+export async function searchUntilHelperAnswers(answered: () => number, search: (q: number) => void, from: number, limit: number): Promise<void> {
+  for (let q = from; answered() === 0 && q < from + limit; q++) {
+    search(q);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
