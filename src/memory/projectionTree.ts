@@ -121,11 +121,18 @@ export interface SegmentShape {
   W: number;
   /** Points its memory has room for: its count, or more for a tree's open segment, which fills up. */
   capacity: number;
+  /** Bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched). */
+  bytes: number;
   /**
    * `live`: its count, largest radius and largest point norm (float64), in its memory because an
-   * open segment's change as it fills; `grid`: its LeadGridView (an open segment's changes when it empties).
+   * open segment's change as it fills; `grid`: its LeadGridView (an open segment's changes when it empties);
+   * `rows`, `radii`, `codeErrors`: the float32 leading coordinates (row-major), radii and codes'
+   * errors of its points in leaf order, which a merge reads (on another thread, segmentBuilder.ts).
    */
-  offsets: { live: number; grid: number; nodes: number; lead: number; codes: number; ids: number; scratch: [Scratch, Scratch] };
+  offsets: {
+    live: number; grid: number; nodes: number; lead: number; codes: number; ids: number; rows: number; radii: number; codeErrors: number;
+    scratch: [Scratch, Scratch];
+  };
 }
 
 /** The numbers of a query that a segment search reads (a TreeQuery, or the helper's shared copy of one). */
@@ -254,6 +261,9 @@ function segmentLayout(leadDims: number, W: number, count: number, nodes: number
     nodes: layout.take(nodeBytes(leadDims) * nodes),
     lead: layout.take(groups * groupBytes(leadDims)),
     ids: layout.take(4 * count),
+    rows: layout.take(4 * leadDims * count),
+    radii: layout.take(4 * count),
+    codeErrors: layout.take(4 * count),
     scratch: [scratch(), scratch()],
   };
   return { offsets, bytes: layout.bytes };
@@ -405,19 +415,196 @@ export function float32AtLeast(v: number): number {
   return float32Bits[0];
 }
 
-/** Per node (preorder), while building: box on the leading coordinates, largest radius, right child (-1: leaf), point range. */
-interface NodeTable {
-  lo: Float32Array;
-  hi: Float32Array;
-  maxRadii: Float32Array;
-  /** 1 if a point below it cannot be coded: the node is then never pruned. */
-  uncodable: Uint8Array;
-  right: Int32Array;
-  from: Int32Array;
-  to: Int32Array;
+/**
+ * Builds segment number `serial` of its tree over every point of `given` (W codes per point), in
+ * a shared memory of its own; any thread may build one (segmentBuilder.ts merges on another).
+ */
+export function buildSegment(leadDims: number, W: number, given: readonly PointSet[], serial: number): SegmentShape {
+  const count = given.reduce((n, s) => n + s.count, 0);
+  // A bulk load's buffer (the last set) already holds its codes at the start of a memory: the
+  // segment is laid out in that memory, the codes of the other sets after them, and all of
+  // them are put in leaf order in place.
+  const last = given[given.length - 1];
+  const staged = last instanceof PointBuffer ? last.takeCodeMemory() : null;
+  const sources = staged ? [last, ...given.slice(0, -1)] : given;
+  // Gather, then permute into leaf order while building.
+  const lead = new Float32Array(count * leadDims);
+  const radii = new Float32Array(count);
+  const source = new Int32Array(count); // set index
+  const sourceIndex = new Int32Array(count);
+  let n = 0;
+  let norm = 0;
+  sources.forEach((s, k) => {
+    for (let i = 0; i < s.count; i++) {
+      for (let d = 0; d < leadDims; d++) lead[n * leadDims + d] = s.leadAt(i, d);
+      radii[n] = float32AtLeast(s.radii[i]);
+      source[n] = k;
+      sourceIndex[n++] = i;
+    }
+    norm = Math.max(norm, s.maxPointNorm);
+  });
+  // The build moves the rows of lead and radii with order (row j is then point order[j]), so
+  // that it reads them in sequence.
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  const uncodable = new Uint8Array(count);
+  for (let i = 0; i < count; i++) uncodable[i] = codable(lead, i * leadDims, leadDims) ? 0 : 1;
+  const table = new NodeTable(leadDims, count);
+  if (count > 0) table.build(order, uncodable, 0, count, lead, radii);
+  // Everything a search reads lives in one shared memory, sized once (it never grows, so the
+  // views below stay valid).
+  const nodes = table.nodes;
+  const { offsets, bytes } = segmentLayout(leadDims, W, count, nodes);
+  let memory: WebAssembly.Memory;
+  if (staged) {
+    memory = staged;
+    const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
+    const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
+    if (pages > have) memory.grow(pages - have);
+  } else memory = fixedMemory(bytes);
+  const buffer = memory.buffer;
+  // The grid spans the codable points, in steps of one size on every coordinate.
+  const grid = leadGridView(buffer, offsets.grid, leadDims);
+  const low = new Float32Array(leadDims).fill(Infinity);
+  const high = new Float32Array(leadDims).fill(-Infinity);
+  for (let j = 0; j < count; j++) {
+    if (uncodable[order[j]]) continue;
+    for (let k = 0; k < leadDims; k++) {
+      low[k] = Math.min(low[k], lead[j * leadDims + k]);
+      high[k] = Math.max(high[k], lead[j * leadDims + k]);
+    }
+  }
+  let extent = 0;
+  for (let k = 0; k < leadDims; k++) if (high[k] > low[k]) extent = Math.max(extent, high[k] - low[k]);
+  setLeadGrid(grid, (k) => (low[k] <= high[k] ? low[k] : 0), Math.fround(Math.min(MAX_INVERSE_STEP, GRID_CODES / extent)));
+  table.write(buffer, offsets.nodes, grid);
+  const views = pointViews(buffer, offsets, leadDims, W, count);
+  const copies = floatCopies(buffer, offsets, leadDims, count);
+  copies.rows.set(lead);
+  copies.radii.set(radii);
+  if (staged) {
+    let row = last.count;
+    for (const s of sources.slice(1)) {
+      views.codes.set(s.codes.subarray(0, s.count * W), row * W);
+      row += s.count;
+    }
+    permuteInPlace(views.codes, W, order);
+  }
+  for (let j = 0; j < count; j++) {
+    const i = order[j];
+    const s = sources[source[i]];
+    const at = sourceIndex[i];
+    const coded = !uncodable[i];
+    for (let k = 0; k < leadDims; k++) views.lead[leadSlot(j, k, leadDims)] = coded ? leadCode(grid, k, lead[j * leadDims + k]) : 0;
+    if (!staged) views.codes.set(s.codes.subarray(at * W, (at + 1) * W), j * W);
+    copies.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
+    views.blocks[radiusSlot(j, leadDims)] = coded ? radii[j] : NaN;
+    views.blocks[radiusSlot(j, leadDims) + 4] = copies.codeErrors[j];
+    views.ids[j] = s.ids[at];
+  }
+  new Float64Array(buffer, offsets.live, 3).set([count, count > 0 ? table.maxRadii[0] : 0, norm]);
+  return { serial, memory, leadDims, W, capacity: count, bytes, offsets };
 }
 
-class Segment implements PointSet {
+/** The float32 copies of a segment's points (see SegmentShape.offsets). */
+function floatCopies(buffer: ArrayBufferLike, offsets: SegmentShape['offsets'], leadDims: number, count: number) {
+  return {
+    rows: new Float32Array(buffer, offsets.rows, count * leadDims),
+    radii: new Float32Array(buffer, offsets.radii, count),
+    codeErrors: new Float32Array(buffer, offsets.codeErrors, count),
+  };
+}
+
+/** Per node (preorder), while building: box on the leading coordinates, largest radius, right child (-1: leaf), point range. */
+class NodeTable {
+  nodes = 0;
+  private readonly box: number;
+  private readonly lo: Float32Array;
+  private readonly hi: Float32Array;
+  readonly maxRadii: Float32Array;
+  /** 1 if a point below it cannot be coded: the node is then never pruned. */
+  private readonly uncodable: Uint8Array;
+  private readonly right: Int32Array;
+  private readonly from: Int32Array;
+  private readonly to: Int32Array;
+
+  constructor(
+    private readonly leadDims: number,
+    count: number,
+  ) {
+    const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
+    this.box = boxDims(leadDims);
+    this.lo = new Float32Array(maxNodes * this.box);
+    this.hi = new Float32Array(maxNodes * this.box);
+    this.maxRadii = new Float32Array(maxNodes);
+    this.uncodable = new Uint8Array(maxNodes);
+    this.right = new Int32Array(maxNodes);
+    this.from = new Int32Array(maxNodes);
+    this.to = new Int32Array(maxNodes);
+  }
+
+  /** Builds the subtree over rows from..to of lead and radii (moved with order, see select). */
+  build(order: Int32Array, uncodable: Uint8Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
+    const dims = this.leadDims;
+    const box = this.box;
+    const node = this.nodes++;
+    const base = node * box;
+    let maxRadius = 0;
+    for (let k = 0; k < box; k++) {
+      this.lo[base + k] = Infinity;
+      this.hi[base + k] = -Infinity;
+    }
+    for (let j = from; j < to; j++) {
+      const p = j * dims;
+      for (let k = 0; k < box; k++) {
+        const v = lead[p + k];
+        if (v < this.lo[base + k]) this.lo[base + k] = v;
+        if (v > this.hi[base + k]) this.hi[base + k] = v;
+      }
+      const r = radii[j];
+      if (r > maxRadius) maxRadius = r;
+      if (uncodable[order[j]]) this.uncodable[node] = 1;
+    }
+    this.maxRadii[node] = maxRadius;
+    this.from[node] = from;
+    this.to[node] = to;
+    this.right[node] = -1;
+    let dim = 0;
+    for (let k = 1; k < box; k++) if (this.hi[base + k] - this.lo[base + k] > this.hi[base + dim] - this.lo[base + dim]) dim = k;
+    if (to - from <= LEAF_MAX || !(this.hi[base + dim] > this.lo[base + dim])) return;
+    // Split near the median, at a whole group, so that every leaf starts a group.
+    const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
+    select(order, from, to - 1, mid, lead, radii, dims, dim);
+    this.build(order, uncodable, from, mid, lead, radii);
+    this.right[node] = this.nodes;
+    this.build(order, uncodable, mid, to, lead, radii);
+  }
+
+  /** Writes the node records (see nodeBytes) at `at` of a segment's memory, boxes as codes on `grid`. */
+  write(buffer: ArrayBufferLike, at: number, grid: LeadGridView): void {
+    const { box, nodes } = this;
+    const recordFloats = nodeBytes(this.leadDims) / 4;
+    const nodeFloats = new Float32Array(buffer, at, recordFloats * nodes);
+    const nodeInts = new Int32Array(buffer, at, recordFloats * nodes);
+    const nodeCodes = new Int16Array(buffer, at, 2 * recordFloats * nodes);
+    for (let node = 0; node < nodes; node++) {
+      const record = recordFloats * node;
+      // A node above a point without codes is never pruned (NaN compares false).
+      nodeFloats[record] = this.uncodable[node] ? NaN : this.maxRadii[node];
+      nodeInts[record + 1] = this.right[node];
+      nodeInts[record + 2] = this.from[node];
+      nodeInts[record + 3] = this.to[node];
+      for (let k = 0; k < box; k++) {
+        // Codes grow with the coordinate: the box's codes are its points' smallest and largest.
+        nodeCodes[2 * record + boxSlot(k)] = this.uncodable[node] ? FULL_LOW : leadCode(grid, k, this.lo[node * box + k]);
+        nodeCodes[2 * record + boxSlot(k) + 4] = this.uncodable[node] ? FULL_NEGATED_HIGH : -leadCode(grid, k, this.hi[node * box + k]);
+      }
+    }
+  }
+}
+
+/** A built segment (buildSegment), on whichever thread holds its memory: its points as a merge reads them, and this thread's search. */
+export class Segment implements PointSet {
   readonly count: number;
   readonly codes: Int8Array;
   /** Codes' errors and radii in leaf order, as stored (float32, rounded up); the kernel's copy of a radius is NaN for a point it cannot code. */
@@ -425,184 +612,33 @@ class Segment implements PointSet {
   readonly radii: Float32Array;
   readonly ids: Int32Array;
   readonly maxPointNorm: number;
-  readonly shape: SegmentShape;
   /** The leading coordinates in float32, row-major in leaf order: merges code them again on their own grid. */
-  private readonly lead: Float32Array;
-  private nodes = 0;
-  private readonly usedBytes: number;
-  /** This thread's search (scratch 0). */
-  private readonly searcher: SegmentSearcher;
+  private readonly rows: Float32Array;
+  private readonly leadDims: number;
+  /** This thread's search (scratch 0), made at the first. */
+  private searcher: SegmentSearcher | null = null;
 
-  /** Builds segment number `serial` of its tree over every point of `given` (W codes per point). */
-  constructor(
-    private readonly leadDims: number,
-    private readonly W: number,
-    given: readonly PointSet[],
-    serial: number,
-  ) {
-    const count = given.reduce((n, s) => n + s.count, 0);
+  constructor(readonly shape: SegmentShape) {
+    const { memory, offsets, leadDims, W, capacity: count } = shape;
+    const live = new Float64Array(memory.buffer, offsets.live, 3);
+    if (live[0] !== count) throw new Error(`segment ${shape.serial}: ${live[0]} points stored, ${count} expected`);
     this.count = count;
-    // A bulk load's buffer (the last set) already holds its codes at the start of a memory: the
-    // segment is laid out in that memory, the codes of the other sets after them, and all of
-    // them are put in leaf order in place.
-    const last = given[given.length - 1];
-    const staged = last instanceof PointBuffer ? last.takeCodeMemory() : null;
-    const sources = staged ? [last, ...given.slice(0, -1)] : given;
-    // Gather, then permute into leaf order while building.
-    const lead = new Float32Array(count * leadDims);
-    const radii = new Float32Array(count);
-    const source = new Int32Array(count); // set index
-    const sourceIndex = new Int32Array(count);
-    let n = 0;
-    let norm = 0;
-    sources.forEach((s, k) => {
-      for (let i = 0; i < s.count; i++) {
-        for (let d = 0; d < leadDims; d++) lead[n * leadDims + d] = s.leadAt(i, d);
-        radii[n] = float32AtLeast(s.radii[i]);
-        source[n] = k;
-        sourceIndex[n++] = i;
-      }
-      norm = Math.max(norm, s.maxPointNorm);
-    });
-    const maxNodes = Math.max(1, 2 * Math.ceil(count / (LEAF_MAX / 2)));
-    const box = boxDims(leadDims);
-    const table: NodeTable = {
-      lo: new Float32Array(maxNodes * box),
-      hi: new Float32Array(maxNodes * box),
-      maxRadii: new Float32Array(maxNodes),
-      uncodable: new Uint8Array(maxNodes),
-      right: new Int32Array(maxNodes),
-      from: new Int32Array(maxNodes),
-      to: new Int32Array(maxNodes),
-    };
-    // The build moves the rows of lead and radii with order (row j is then point order[j]), so
-    // that it reads them in sequence.
-    const order = new Int32Array(count);
-    for (let i = 0; i < count; i++) order[i] = i;
-    const uncodable = new Uint8Array(count);
-    for (let i = 0; i < count; i++) uncodable[i] = codable(lead, i * leadDims, leadDims) ? 0 : 1;
-    if (count > 0) this.buildNode(table, order, uncodable, 0, count, lead, radii);
-    // Everything a search reads lives in one shared memory, sized once (it never grows, so the
-    // views below stay valid).
-    const nodes = this.nodes;
-    const { offsets, bytes } = segmentLayout(leadDims, this.W, count, nodes);
-    this.usedBytes = bytes;
-    let memory: WebAssembly.Memory;
-    if (staged) {
-      memory = staged;
-      const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
-      const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
-      if (pages > have) memory.grow(pages - have);
-    } else memory = fixedMemory(bytes);
-    const buffer = memory.buffer;
-    // The grid spans the codable points, in steps of one size on every coordinate.
-    const grid = leadGridView(buffer, offsets.grid, leadDims);
-    const low = new Float32Array(leadDims).fill(Infinity);
-    const high = new Float32Array(leadDims).fill(-Infinity);
-    for (let j = 0; j < count; j++) {
-      if (uncodable[order[j]]) continue;
-      for (let k = 0; k < leadDims; k++) {
-        low[k] = Math.min(low[k], lead[j * leadDims + k]);
-        high[k] = Math.max(high[k], lead[j * leadDims + k]);
-      }
-    }
-    let extent = 0;
-    for (let k = 0; k < leadDims; k++) if (high[k] > low[k]) extent = Math.max(extent, high[k] - low[k]);
-    setLeadGrid(grid, (k) => (low[k] <= high[k] ? low[k] : 0), Math.fround(Math.min(MAX_INVERSE_STEP, GRID_CODES / extent)));
-    const recordFloats = nodeBytes(leadDims) / 4;
-    const nodeFloats = new Float32Array(buffer, offsets.nodes, recordFloats * nodes);
-    const nodeInts = new Int32Array(buffer, offsets.nodes, recordFloats * nodes);
-    const nodeCodes = new Int16Array(buffer, offsets.nodes, 2 * recordFloats * nodes);
-    for (let node = 0; node < nodes; node++) {
-      const at = recordFloats * node;
-      // A node above a point without codes is never pruned (NaN compares false).
-      nodeFloats[at] = table.uncodable[node] ? NaN : table.maxRadii[node];
-      nodeInts[at + 1] = table.right[node];
-      nodeInts[at + 2] = table.from[node];
-      nodeInts[at + 3] = table.to[node];
-      for (let k = 0; k < box; k++) {
-        // Codes grow with the coordinate: the box's codes are its points' smallest and largest.
-        nodeCodes[2 * at + boxSlot(k)] = table.uncodable[node] ? FULL_LOW : leadCode(grid, k, table.lo[node * box + k]);
-        nodeCodes[2 * at + boxSlot(k) + 4] = table.uncodable[node] ? FULL_NEGATED_HIGH : -leadCode(grid, k, table.hi[node * box + k]);
-      }
-    }
-    const views = pointViews(buffer, offsets, leadDims, this.W, count);
-    ({ codes: this.codes, ids: this.ids } = views);
-    this.codeErrors = new Float32Array(count);
-    this.lead = lead;
-    this.radii = radii;
-    if (staged) {
-      let row = last.count;
-      for (const s of sources.slice(1)) {
-        this.codes.set(s.codes.subarray(0, s.count * this.W), row * this.W);
-        row += s.count;
-      }
-      permuteInPlace(this.codes, this.W, order);
-    }
-    for (let j = 0; j < count; j++) {
-      const i = order[j];
-      const s = sources[source[i]];
-      const at = sourceIndex[i];
-      const coded = !uncodable[i];
-      for (let k = 0; k < leadDims; k++) views.lead[leadSlot(j, k, leadDims)] = coded ? leadCode(grid, k, lead[j * leadDims + k]) : 0;
-      if (!staged) this.codes.set(s.codes.subarray(at * this.W, (at + 1) * this.W), j * this.W);
-      this.codeErrors[j] = float32AtLeast(s.codeErrors[at]);
-      views.blocks[radiusSlot(j, leadDims)] = coded ? radii[j] : NaN;
-      views.blocks[radiusSlot(j, leadDims) + 4] = this.codeErrors[j];
-      this.ids[j] = s.ids[at];
-    }
-    this.maxPointNorm = norm;
-    new Float64Array(buffer, offsets.live, 3).set([count, count > 0 ? table.maxRadii[0] : 0, norm]);
-    this.shape = { serial, memory, leadDims, W: this.W, capacity: count, offsets };
-    this.searcher = new SegmentSearcher(this.shape, 0);
+    this.leadDims = leadDims;
+    this.maxPointNorm = live[2];
+    ({ codes: this.codes, ids: this.ids } = pointViews(memory.buffer, offsets, leadDims, W, count));
+    ({ rows: this.rows, radii: this.radii, codeErrors: this.codeErrors } = floatCopies(memory.buffer, offsets, leadDims, count));
   }
 
   leadAt(j: number, k: number): number {
-    return this.lead[j * this.leadDims + k];
+    return this.rows[j * this.leadDims + k];
   }
 
-  /** The bytes of its memory it uses (a memory grown from a bulk load's staging may hold more, never touched), and its float32 copies. */
   bytesUsed(): number {
-    return this.usedBytes + this.lead.byteLength + this.radii.byteLength + this.codeErrors.byteLength;
-  }
-
-  private buildNode(table: NodeTable, order: Int32Array, uncodable: Uint8Array, from: number, to: number, lead: Float32Array, radii: Float32Array): void {
-    const dims = this.leadDims;
-    const box = boxDims(dims);
-    const node = this.nodes++;
-    const base = node * box;
-    let maxRadius = 0;
-    for (let k = 0; k < box; k++) {
-      table.lo[base + k] = Infinity;
-      table.hi[base + k] = -Infinity;
-    }
-    for (let j = from; j < to; j++) {
-      const p = j * dims;
-      for (let k = 0; k < box; k++) {
-        const v = lead[p + k];
-        if (v < table.lo[base + k]) table.lo[base + k] = v;
-        if (v > table.hi[base + k]) table.hi[base + k] = v;
-      }
-      const r = radii[j];
-      if (r > maxRadius) maxRadius = r;
-      if (uncodable[order[j]]) table.uncodable[node] = 1;
-    }
-    table.maxRadii[node] = maxRadius;
-    table.from[node] = from;
-    table.to[node] = to;
-    table.right[node] = -1;
-    let dim = 0;
-    for (let k = 1; k < box; k++) if (table.hi[base + k] - table.lo[base + k] > table.hi[base + dim] - table.lo[base + dim]) dim = k;
-    if (to - from <= LEAF_MAX || !(table.hi[base + dim] > table.lo[base + dim])) return;
-    // Split near the median, at a whole group, so that every leaf starts a group.
-    const mid = from + GROUP * Math.round((to - from) / (2 * GROUP));
-    select(order, from, to - 1, mid, lead, radii, dims, dim);
-    this.buildNode(table, order, uncodable, from, mid, lead, radii);
-    table.right[node] = this.nodes;
-    this.buildNode(table, order, uncodable, mid, to, lead, radii);
+    return this.shape.bytes;
   }
 
   search(query: SegmentQuery, radius: number, out: number[]): void {
+    this.searcher ??= new SegmentSearcher(this.shape, 0);
     searchInto(this.searcher, query, radius, out);
   }
 }
@@ -737,7 +773,7 @@ class OpenSegment implements PointSet {
     this.nodeInts = new Int32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
     this.nodeCodes = new Int16Array(buffer, offsets.nodes, nodeBytes(leadDims) / 2);
     this.live = new Float64Array(buffer, offsets.live, 3);
-    this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, offsets };
+    this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, bytes, offsets };
     this.usedBytes = bytes + this.lead.byteLength + this.radii.byteLength + this.codeErrors.byteLength;
     this.clear();
     this.searcher = new SegmentSearcher(this.shape, 0);
@@ -1021,7 +1057,7 @@ export class ProjectionTree {
   /** Seals everything into one segment (after a bulk load). */
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
-    this.segments = [new Segment(this.leadDims, this.W, all, this.serial++)];
+    this.segments = [new Segment(buildSegment(this.leadDims, this.W, all, this.serial++))];
     this.reopen();
     this.onSegments?.(this.shapes);
   }
@@ -1032,7 +1068,7 @@ export class ProjectionTree {
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
       for (let j = 0; j < set.count; j++) all.push(point(set.ids[j]), this.leading, set.radii[j], set.ids[j]);
     }
-    this.segments = [new Segment(this.leadDims, this.W, [all], this.serial++)];
+    this.segments = [new Segment(buildSegment(this.leadDims, this.W, [all], this.serial++))];
     this.reopen();
     this.onSegments?.(this.shapes);
   }
@@ -1064,14 +1100,14 @@ export class ProjectionTree {
   mergeOnce(): boolean {
     if (!this.mergeDue) return false;
     const n = this.segments.length;
-    this.segments.splice(n - 2, 2, new Segment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]], this.serial++));
+    this.segments.splice(n - 2, 2, new Segment(buildSegment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]], this.serial++)));
     this.onSegments?.(this.shapes);
     return true;
   }
 
   /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
   private seal(): void {
-    this.segments.push(new Segment(this.leadDims, this.W, [this.buffer], this.serial++));
+    this.segments.push(new Segment(buildSegment(this.leadDims, this.W, [this.buffer], this.serial++)));
     this.reopen();
     this.onSegments?.(this.shapes);
     while (this.segments.length > SEGMENTS_MAX && this.mergeOnce());
