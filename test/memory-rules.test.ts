@@ -12,11 +12,17 @@ import { SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { Norm } from '../src/memory/types.js';
 import { gaussian, proposal, rng, searchUntilHelperAnswers, StreamGenerator, type StreamKind } from './helpers/memory-streams.js';
 
-async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}, searchHelper = false) {
-  return SequentialMemory.open({ disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer, searchHelper });
+/** `threads`: the index searches on a helper thread too and merges segments on a thread of their own. */
+async function openMemory(norm: Norm, seed: number, observer: MemoryObserver = {}, threads = false) {
+  return SequentialMemory.open({
+    disk: new FaultDisk({ seed }), path: `/mem/m/${norm}.log`, model: 'm', norm, observer, searchHelper: threads, backgroundMerges: threads,
+  });
 }
 
-/** Runs `steps` proposals through the memory and the reference side by side; `searchHelper`: with a second search thread taking part. */
+/**
+ * Runs `steps` proposals through the memory and the reference side by side; `searchHelper`: with
+ * a second search thread taking part, and segments merged on a third.
+ */
 async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: number, seed: number, searchHelper = false): Promise<void> {
   const context = `kind=${kind} norm=${norm} dim=${dim} seed=${seed}${searchHelper ? ' helper' : ''}`;
   let overlaps = 0;
@@ -82,6 +88,11 @@ async function runStream(kind: StreamKind, norm: Norm, dim: number, steps: numbe
       checkIndex(item.input, item.answer === null ? 0 : item.radius, step);
     }, steps, 2000);
     expect(memory.searchHelperCounts!.answered, `${context}: tasks the helper answered`).toBeGreaterThan(0);
+    await memory.mergesSettled();
+    for (let q = 0; q < 20; q++) {
+      const item = stream.next(stored, dist);
+      checkIndex(item.input, item.answer === null ? 0 : item.radius, steps + q);
+    }
   }
   expect(findViolations(stored, norm), context).toEqual([]);
   // Each stream must actually exercise the rules.
@@ -103,7 +114,7 @@ describe('memory rules against the brute-force reference', () => {
     await runStream('adversarial', 'l2', 784, 250, 22);
     await runStream('adversarial', 'l1', 784, 150, 23);
   });
-  it('the same with the search helper taking trees on a second thread', async () => {
+  it('the same with the search helper taking trees on a second thread, and merges on a third', async () => {
     for (const norm of ['l2', 'l1'] as const) for (const kind of ['clustered', 'adversarial'] as const) await runStream(kind, norm, 8, 400, seeds[0], true);
     await runStream('adversarial', 'l2', 784, 250, 22, true);
   });
@@ -233,6 +244,46 @@ describe('index maintenance', () => {
     const firstMerge = events.findIndex((e) => e.startsWith('merge'));
     expect(firstMerge, `seed=${seed} ${events.slice(250, 262).join(', ')}`).toBeGreaterThan(events.indexOf('answer 256'));
     expect(events[firstMerge], `seed=${seed}`).toBe('merge 1');
+    await memory.close();
+  });
+
+  it('merges on a thread of their own while it answers, and finds every record before and after each merge is swapped in', async () => {
+    const seed = 7;
+    const memory = await openMemory('l2', seed, {}, true);
+    const random = rng(seed);
+    const inputs: Float32Array[] = [];
+    // Merges swapped in between two decisions, not while the test waited for them.
+    let swappedWhileAnswering = 0;
+    let mergesBefore = 0;
+    // One answer and one radius: one tree, sealed every 128 records, merged by the logarithmic method.
+    for (let i = 0; i < 1300; i++) {
+      const x = Float32Array.from({ length: 8 }, () => 10 * gaussian(random));
+      const o = await memory.decide(proposal('m', 'l2', x, 1, 0.01));
+      expect(o.action, `seed=${seed} record ${i + 1}`).toBe('none');
+      // The in-memory disk never leaves the event loop a turn: pauses let merges come back between decisions.
+      if (i % 16 === 15) await new Promise((resolve) => setTimeout(resolve, 1));
+      if (memory.mergeCounts!.merges > mergesBefore) swappedWhileAnswering++;
+      mergesBefore = memory.mergeCounts!.merges;
+      inputs.push(x);
+      if (i % 64 === 63) {
+        const merges = memory.mergeCounts!.merges;
+        expect(memory.conflictCandidates(x, 1e6).length, `seed=${seed} after ${i + 1}, ${merges} merges done`).toBe(i + 1);
+        // Each record is found with radius 0 (it is its own region's centre), whichever segment holds it.
+        for (let k = 0; k < 20; k++) {
+          const j = Math.floor(random() * inputs.length);
+          expect(memory.conflictCandidates(inputs[j], 0), `seed=${seed} after ${i + 1}: record ${j + 1}`).toContain(j);
+        }
+      }
+      if (i % 200 === 199) {
+        await memory.mergesSettled();
+        mergesBefore = memory.mergeCounts!.merges;
+        expect(memory.conflictCandidates(x, 1e6).length, `seed=${seed} after ${i + 1}, merges settled`).toBe(i + 1);
+      }
+    }
+    await memory.mergesSettled();
+    expect(memory.mergeCounts!.merges, `seed=${seed}`).toBeGreaterThanOrEqual(5);
+    expect(swappedWhileAnswering, `seed=${seed}`).toBeGreaterThan(0);
+    expect(memory.conflictCandidates(inputs[0], 1e6).length, `seed=${seed}`).toBe(inputs.length);
     await memory.close();
   });
 });

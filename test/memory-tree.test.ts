@@ -10,6 +10,7 @@ import { leadingKernel } from '../src/memory/leadingKernel.js';
 import { embeddingLength, leadingCoordinates, leadingCount, makeProjection, withRotation } from '../src/memory/projection.js';
 import { ProjectionTree, TreeQuery, float32AtLeast, leadDimsOf, type TreePoint } from '../src/memory/projectionTree.js';
 import { reach } from '../src/memory/rules.js';
+import { SegmentBuilder } from '../src/memory/segmentBuilder.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
 
 /** A stored point of these tests: leading coordinates, codes (or none), their error, and the radius. */
@@ -420,5 +421,72 @@ describe('leading coordinates (wasm/leading.wat)', () => {
     leadingCoordinates(projection, point, point, width);
     check(projection.rotation!, leadingCount(projection), width, before, point, width, 'projection');
     expect(() => leadingKernel().leading(new Float64Array(9), 1, 9, point, point, 0)).toThrow(/bad rotation/);
+  });
+});
+
+describe('merges on the builder\'s thread (segmentBuilder.ts)', () => {
+  it('finds every point while merges are in flight and once swapped in; a builder that stops leaves its merge undone and the next one to this thread', async () => {
+    const seed = 29;
+    const random = rng(seed);
+    const [leading, length] = [8, 40];
+    const g = grid(length, 0.05);
+    const builder = new SegmentBuilder();
+    const tree = new ProjectionTree(leading, length, undefined, builder);
+    const points: Stored[] = [];
+    const addPoints = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
+        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * 0.5);
+        const radius = random() < 0.2 ? 0 : 2 * random();
+        points.push({ point: coded(g, lead, fine), radius });
+        tree.add(points.at(-1)!.point, radius, false, points.length - 1);
+      }
+    };
+    const check = (label: string) => {
+      for (let q = 0; q < 12; q++) {
+        const near = points[Math.floor(random() * points.length)].point.lead;
+        const lead = Float64Array.from(near, (v) => v + 0.2 * gaussian(random));
+        const fine = Float64Array.from({ length }, (_, k) => (k < leading ? 2 * lead[k] : 2 * gaussian(random)));
+        const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
+        const radius = [0, 0.5, 2][q % 3];
+        const found = new Set(tree.candidates(query, radius));
+        expect(bruteForce(points, query, lead, radius).filter((id) => !found.has(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
+      }
+    };
+    const segments = () => tree.shapes.length - 1; // without the open one
+    let startedInFlight = 0;
+    for (let round = 0; round < 48; round++) {
+      addPoints(128);
+      const started = tree.maintain();
+      startedInFlight += started;
+      check(`round ${round}, ${builder.inFlight} merge(s) in flight`);
+      if (round % 6 === 5) {
+        await builder.settled();
+        check(`round ${round}, merges swapped in`);
+      }
+    }
+    await builder.settled();
+    expect(startedInFlight, `seed=${seed}`).toBeGreaterThan(3);
+    // Each merge swapped in starts the next one due.
+    expect(builder.counts.merges, `seed=${seed}`).toBeGreaterThanOrEqual(startedInFlight);
+    const built = builder.counts.merges;
+    // What the logarithmic method leaves: no merge due, each segment more than 8 times the next.
+    expect(tree.maintenanceDue, `seed=${seed}`).toBe(false);
+    expect(segments(), `seed=${seed}`).toBeLessThanOrEqual(4);
+    check('settled');
+    // The builder stops with a merge in flight: the merge is dropped, its sources stay searched.
+    while (!tree.maintenanceDue) addPoints(128);
+    const before = segments();
+    expect(tree.maintain(), `seed=${seed}`).toBe(1);
+    builder.close();
+    await builder.settled();
+    expect(segments(), `seed=${seed}: the dropped merge's sources`).toBe(before);
+    check('builder stopped');
+    // The next maintain() merges here, at once.
+    expect(tree.maintain(), `seed=${seed}`).toBeGreaterThan(0);
+    expect(segments(), `seed=${seed}`).toBeLessThan(before);
+    expect(tree.maintenanceDue, `seed=${seed}`).toBe(false);
+    check('merged here');
+    expect(builder.counts.merges, `seed=${seed}`).toBe(built);
   });
 });

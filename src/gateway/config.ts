@@ -67,6 +67,8 @@ export const gatewayConfigSchema = z.object({
   memoryQueueCapacity: z.number().int().positive().default(1024),
   /** Each memory searches its index on a second thread as well; default: with two or more cores. */
   memorySearchHelper: z.boolean().optional(),
+  /** Each memory merges its index's segments on a thread of its own, so that no decision waits for a merge. */
+  memoryBackgroundMerges: z.boolean().default(true),
   /** Decisions each memory computes (and discards) after its replay, before it serves: the first real ones then run optimized code. */
   memoryWarmupDecisions: z.number().int().nonnegative().max(100_000).default(SERVING_WARMUP_DECISIONS),
   /** Lines of one certifyStream evaluated concurrently. */

@@ -55,7 +55,7 @@ export async function openFileMemory(first: MemoryContext | GatewayConfig, secon
   const observer = metrics && logger ? memoryObserver(metrics, logger) : undefined;
   const store = new MemoryStore({
     dataDir: config.dataDir, queueCapacity: config.memoryQueueCapacity, observer,
-    searchHelper: config.memorySearchHelper, warmupDecisions: config.memoryWarmupDecisions,
+    searchHelper: config.memorySearchHelper, backgroundMerges: config.memoryBackgroundMerges, warmupDecisions: config.memoryWarmupDecisions,
   });
   try {
     // Replay each model's default memory now: a corrupt log stops the start, not the first request.

@@ -26,6 +26,8 @@ export interface MemoryStoreOptions {
   readOnly?: boolean;
   /** Memories search their index on a second thread as well (SequentialMemoryOptions.searchHelper). */
   searchHelper?: boolean;
+  /** Memories merge their index's segments on a thread of their own (SequentialMemoryOptions.backgroundMerges). */
+  backgroundMerges?: boolean;
   /** Decisions computed after each replay before the memory serves (SequentialMemoryOptions.warmupDecisions). */
   warmupDecisions?: number;
 }
@@ -70,7 +72,7 @@ export class MemoryStore {
       memory = this.lockForWriting().then(() => SequentialMemory.open({
         disk: this.disk, path, model, norm, queueCapacity: this.options.queueCapacity, maxGroup: this.options.maxGroup,
         observer: this.options.observer, readOnly: this.options.readOnly, searchHelper: this.options.searchHelper,
-        warmupDecisions: this.options.warmupDecisions,
+        backgroundMerges: this.options.backgroundMerges, warmupDecisions: this.options.warmupDecisions,
       }));
       this.opening.set(path, memory);
       memory.catch(() => this.opening.delete(path));

@@ -16,6 +16,7 @@
 // method), so each point is rebuilt O(log n) times and a query visits O(log n) segments.
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
+import type { SegmentBuilder } from './segmentBuilder.js';
 import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 
 const LEAF_MAX = 32;
@@ -29,7 +30,7 @@ const BUFFER_MAX = 128;
  */
 const MERGE_RATIO = 8;
 /**
- * Merges of segments wait for mergeOnce() (run after the answers that caused them are sent);
+ * Merges of segments wait for maintain() (run after the answers that caused them are sent);
  * past this many segments a seal merges at once. With no merge pending each segment holds more
  * than MERGE_RATIO times the points of the next (and at least BUFFER_MAX), so there are fewer
  * than log_MERGE_RATIO(points / BUFFER_MAX) + 1.
@@ -615,10 +616,13 @@ export class Segment implements PointSet {
   /** The leading coordinates in float32, row-major in leaf order: merges code them again on their own grid. */
   private readonly rows: Float32Array;
   private readonly leadDims: number;
-  /** This thread's search (scratch 0), made at the first. */
-  private searcher: SegmentSearcher | null = null;
+  /** This thread's search (scratch 0), made with the segment where it is searched (a merge's sources are not). */
+  private readonly searcher: SegmentSearcher | null;
 
-  constructor(readonly shape: SegmentShape) {
+  constructor(
+    readonly shape: SegmentShape,
+    searched = true,
+  ) {
     const { memory, offsets, leadDims, W, capacity: count } = shape;
     const live = new Float64Array(memory.buffer, offsets.live, 3);
     if (live[0] !== count) throw new Error(`segment ${shape.serial}: ${live[0]} points stored, ${count} expected`);
@@ -627,6 +631,7 @@ export class Segment implements PointSet {
     this.maxPointNorm = live[2];
     ({ codes: this.codes, ids: this.ids } = pointViews(memory.buffer, offsets, leadDims, W, count));
     ({ rows: this.rows, radii: this.radii, codeErrors: this.codeErrors } = floatCopies(memory.buffer, offsets, leadDims, count));
+    this.searcher = searched ? new SegmentSearcher(shape, 0) : null;
   }
 
   leadAt(j: number, k: number): number {
@@ -638,7 +643,7 @@ export class Segment implements PointSet {
   }
 
   search(query: SegmentQuery, radius: number, out: number[]): void {
-    this.searcher ??= new SegmentSearcher(this.shape, 0);
+    if (!this.searcher) throw new Error(`segment ${this.shape.serial} is not searched on this thread`);
     searchInto(this.searcher, query, radius, out);
   }
 }
@@ -1014,12 +1019,20 @@ export class ProjectionTree {
   private readonly leadDims: number;
   /** Codes stored per point (codeGrid.ts). */
   private readonly W: number;
+  /** The merge on the builder's thread, if any: its sources (a run of the segments), and the segments' generation it started in. */
+  private merging: { sources: Segment[]; generation: number } | null = null;
+  /** Counts the times every segment was replaced (build, recompute): a merge started before then is dropped. */
+  private generation = 0;
 
-  /** `onSegments` hears of every new list of segments (the search helper searches them too). */
+  /**
+   * `onSegments` hears of every new list of segments (the search helper searches them too);
+   * with a `builder`, maintain() merges on its thread.
+   */
   constructor(
     readonly leading: number,
     readonly codeLength: number,
     private readonly onSegments?: (segments: SegmentShape[]) => void,
+    private readonly builder: SegmentBuilder | null = null,
   ) {
     this.leadDims = leadDimsOf(leading);
     this.W = codeWidth(codeLength);
@@ -1057,6 +1070,7 @@ export class ProjectionTree {
   /** Seals everything into one segment (after a bulk load). */
   build(): void {
     const all: PointSet[] = [...this.segments, this.buffer];
+    this.replaceAll();
     this.segments = [new Segment(buildSegment(this.leadDims, this.W, all, this.serial++))];
     this.reopen();
     this.onSegments?.(this.shapes);
@@ -1068,6 +1082,7 @@ export class ProjectionTree {
     for (const set of [...this.segments, this.buffer] as PointSet[]) {
       for (let j = 0; j < set.count; j++) all.push(point(set.ids[j]), this.leading, set.radii[j], set.ids[j]);
     }
+    this.replaceAll();
     this.segments = [new Segment(buildSegment(this.leadDims, this.W, [all], this.serial++))];
     this.reopen();
     this.onSegments?.(this.shapes);
@@ -1096,16 +1111,68 @@ export class ProjectionTree {
     return n >= 2 && MERGE_RATIO * this.segments[n - 1].count >= this.segments[n - 2].count;
   }
 
-  /** Merges the two newest segments if due (the logarithmic method); true if it did. */
+  /** Whether maintain() has a merge to make or start (none is due while one is on the builder's thread). */
+  get maintenanceDue(): boolean {
+    return this.mergeDue && !(this.merging && this.builder?.alive);
+  }
+
+  /**
+   * Merges what is due (the logarithmic method); returns how many merges it made or started.
+   * With a live builder it starts one on the builder's thread, of the newest segments that
+   * merging leaves each segment more than MERGE_RATIO times the next, and swaps the result in
+   * when it comes (merged); without, it merges here, two at a time.
+   */
+  maintain(): number {
+    if (!this.builder?.alive) {
+      let merges = 0;
+      while (this.mergeOnce()) merges++;
+      return merges;
+    }
+    if (!this.maintenanceDue) return 0;
+    const segments = this.segments;
+    let from = segments.length - 2;
+    let points = segments[from].count + segments[from + 1].count;
+    while (from > 0 && MERGE_RATIO * points >= segments[from - 1].count) points += segments[--from].count;
+    const sources = segments.slice(from);
+    const generation = this.generation;
+    this.merging = { sources, generation };
+    const request = { leadDims: this.leadDims, W: this.W, serial: this.serial++, sources: sources.map((s) => s.shape) };
+    this.builder.merge(request, (shape) => this.merged(generation, sources, shape));
+    return 1;
+  }
+
+  /** Merges the two newest segments here if due (and neither is on the builder's thread); true if it did. */
   mergeOnce(): boolean {
     if (!this.mergeDue) return false;
     const n = this.segments.length;
-    this.segments.splice(n - 2, 2, new Segment(buildSegment(this.leadDims, this.W, [this.segments[n - 2], this.segments[n - 1]], this.serial++)));
+    const newest = this.segments.slice(n - 2);
+    if (this.merging && newest.some((s) => this.merging!.sources.includes(s))) return false;
+    this.segments.splice(n - 2, 2, new Segment(buildSegment(this.leadDims, this.W, newest, this.serial++)));
     this.onSegments?.(this.shapes);
     return true;
   }
 
-  /** The buffer becomes a segment; merges wait for mergeOnce() unless too many are pending. */
+  /** A merge from the builder's thread: its segment replaces its sources, unless every segment was replaced since it started. */
+  private merged(generation: number, sources: Segment[], shape: SegmentShape | null): void {
+    if (generation !== this.generation) return;
+    this.merging = null;
+    if (shape === null) return; // the builder stopped: the next maintain() merges here
+    const at = this.segments.indexOf(sources[0]);
+    // Only this tree's own merges move segments, and none touches a source in flight.
+    if (at < 0 || sources.some((s, k) => this.segments[at + k] !== s)) throw new Error('a merge\'s sources are no longer a run of its tree\'s segments');
+    if (shape.capacity !== sources.reduce((n, s) => n + s.count, 0)) throw new Error(`a merge returned ${shape.capacity} points for ${sources.length} segments`);
+    this.segments.splice(at, sources.length, new Segment(shape));
+    this.onSegments?.(this.shapes);
+    this.maintain();
+  }
+
+  /** Every segment is about to be replaced: a merge in flight no longer applies. */
+  private replaceAll(): void {
+    this.generation++;
+    this.merging = null;
+  }
+
+  /** The buffer becomes a segment; merges wait for maintain() unless too many are pending. */
   private seal(): void {
     this.segments.push(new Segment(buildSegment(this.leadDims, this.W, [this.buffer], this.serial++)));
     this.reopen();

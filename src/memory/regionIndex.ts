@@ -18,6 +18,7 @@ import {
 } from './projection.js';
 import { ProjectionTree, TreeQuery, leadDimsOf, type TreePoint } from './projectionTree.js';
 import { SearchHelper } from './searchHelper.js';
+import { SegmentBuilder, type MergeCounts } from './segmentBuilder.js';
 
 
 /** Answer key of a tree: the class index, -1 for abstain. */
@@ -69,11 +70,15 @@ export class RegionIndex {
   /** Scratch codes of the point being added. */
   private readonly codes: Int8Array;
   private readonly helper: SearchHelper | null;
+  private readonly builder: SegmentBuilder | null;
 
-  /** `searchHelper`: search the trees on a second thread as well (searchHelper.ts); close() stops it. */
+  /**
+   * `searchHelper`: search the trees on a second thread as well (searchHelper.ts);
+   * `backgroundMerges`: merge segments on a thread of their own (segmentBuilder.ts). close() stops both.
+   */
   constructor(
     readonly inputLength: number,
-    { searchHelper = false }: { searchHelper?: boolean } = {},
+    { searchHelper = false, backgroundMerges = false }: { searchHelper?: boolean; backgroundMerges?: boolean } = {},
   ) {
     this.projection = makeProjection(inputLength);
     this.embedding = embeddingLength(this.projection);
@@ -86,6 +91,7 @@ export class RegionIndex {
     this.codes = new Int8Array(codeWidth(this.fineLength));
     this.treePoint = { lead: [], codes: null, codeError: Infinity, norm: 0 };
     this.helper = searchHelper ? new SearchHelper(leadDimsOf(this.leading), codeWidth(this.fineLength)) : null;
+    this.builder = backgroundMerges ? new SegmentBuilder() : null;
   }
 
   /** The search helper's counts (null without one): tasks it answered, tasks this thread took back. */
@@ -98,9 +104,20 @@ export class RegionIndex {
     return this.helper?.ready() ?? Promise.resolve();
   }
 
-  /** Stops the search helper, if any. */
+  /** The background merges' counts (null without them). */
+  get mergeCounts(): MergeCounts | null {
+    return this.builder && { ...this.builder.counts };
+  }
+
+  /** Resolves once no background merge is in flight. */
+  mergesSettled(): Promise<void> {
+    return this.builder?.settled() ?? Promise.resolve();
+  }
+
+  /** Stops the search helper and the segment builder, if any. */
   close(): void {
     this.helper?.close();
+    this.builder?.close();
   }
 
   /** The code grid, once fitted (replay workers must code with the same one). */
@@ -251,16 +268,17 @@ export class RegionIndex {
 
   /** Whether a tree has segments due to merge (see maintain). */
   get maintenanceDue(): boolean {
-    return this.ordered.some((band) => band.tree.mergeDue);
+    return this.ordered.some((band) => band.tree.maintenanceDue);
   }
 
   /**
-   * Merges every segment that is due to merge; returns how many merges it made. Adds never merge
-   * (below a bound), so that the decision whose record filled a buffer does not wait for them.
+   * Merges every segment that is due to merge, or starts the merges on the builder's thread;
+   * returns how many it made or started. Adds never merge (below a bound), so that the decision
+   * whose record filled a buffer does not wait for them.
    */
   maintain(): number {
     let merges = 0;
-    for (const band of this.ordered) while (band.tree.mergeOnce()) merges++;
+    for (const band of this.ordered) merges += band.tree.maintain();
     return merges;
   }
 
@@ -283,7 +301,7 @@ export class RegionIndex {
     if (!band) {
       const id = this.bands.size;
       const helper = this.helper;
-      const tree = new ProjectionTree(this.leading, this.fineLength, helper ? (shapes) => helper.register(id, shapes) : undefined);
+      const tree = new ProjectionTree(this.leading, this.fineLength, helper ? (shapes) => helper.register(id, shapes) : undefined, this.builder);
       band = { id, answer: answerKey(answer), radiusBand: bandOf(radius), tree };
       this.bands.set(key, band);
       this.ordered = [...this.bands.values()].sort((a, b) => a.radiusBand - b.radiusBand || a.answer - b.answer);

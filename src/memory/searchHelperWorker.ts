@@ -3,11 +3,6 @@
 // in its own scratch and returns the ids it found. It never blocks the memory's thread: a task it
 // holds too long is searched again there, and what it answers for a task it no longer owns is
 // dropped.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { basename } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SegmentSearcher } from './projectionTree.js';
 import {
@@ -15,6 +10,7 @@ import {
   radiusFromBits, spinWhile, statusWord,
   type SearchHelperBuffers, type SegmentsMessage,
 } from './searchHelperProtocol.js';
+import { ReleasedMemories, lowerPriority } from '../util/workerThread.js';
 
 /**
  * How long the helper keeps watching for the next search after one ends: long enough to bridge
@@ -32,16 +28,6 @@ const WATCH_MS = 0.05;
  */
 const HELPER_NICE = 19;
 
-/** Lowers this thread's priority (Linux: a thread's nice value is its own). Where it cannot, it runs as before. */
-function lowerPriority(): void {
-  if (process.platform !== 'linux') return;
-  try {
-    setPriority(Number(basename(readlinkSync('/proc/thread-self'))), HELPER_NICE);
-  } catch {
-    // No procfs, or not permitted: only the speed of decisions after a pause depends on it.
-  }
-}
-
 const { buffers, port } = workerData as { buffers: SearchHelperBuffers; port: MessagePort };
 const state = new SharedSearchState(buffers);
 const { control } = state;
@@ -49,11 +35,8 @@ const segmentsOf = new Map<number, SegmentSearcher[]>();
 let registered = 0;
 
 // Segments replaced by a merge stay in memory while this thread holds them, and it allocates too
-// little for its collector to run by itself: it collects once enough bytes were let go.
-const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-let released = 0;
+// little for its collector to run by itself.
+const released = new ReleasedMemories(64 * 2 ** 20);
 /** Results written in the current generation. */
 let used = 0;
 
@@ -74,19 +57,16 @@ function catchUp(): boolean {
       before.delete(shape.serial);
       return kept ?? new SegmentSearcher(shape, 1);
     }));
-    for (const gone of before.values()) released += gone.shape.memory.buffer.byteLength;
+    for (const gone of before.values()) released.release(gone.shape.memory.buffer.byteLength);
     registered++;
   }
   return registered >= posted;
 }
 
-/** Between searches: takes in the segment lists posted meanwhile, and collects if enough was let go. */
+/** Between searches: takes in the segment lists posted meanwhile (and collects if enough was let go). */
 function tidy(): void {
   catchUp();
-  if (released >= COLLECT_AFTER_BYTES) {
-    released = 0;
-    collect();
-  }
+  released.collectIfDue();
 }
 
 /** Takes the last task not yet taken, or returns -1. */
@@ -126,7 +106,7 @@ function run(task: number, generation: number): void {
 }
 
 let seen = 0;
-lowerPriority();
+lowerPriority(HELPER_NICE);
 parentPort!.postMessage('ready');
 for (;;) {
   // A decision makes two or three searches in a row: waking from Atomics.wait takes tens of

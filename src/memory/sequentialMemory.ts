@@ -16,6 +16,7 @@ import type { MemoryObserver } from './observer.js';
 import type { ReplayBatch } from './replayProtocol.js';
 import { InputSketches, RECORDS_PER_CHUNK, type SketchQuery } from './inputSketches.js';
 import { RegionIndex, answerKey, type AnswerKey, type RadiusByAnswer } from './regionIndex.js';
+import type { MergeCounts } from './segmentBuilder.js';
 import type { TreeQuery } from './projectionTree.js';
 import { sameGrid, type CodeGrid } from './codeGrid.js';
 import { BoundedQueue } from './queue.js';
@@ -40,6 +41,12 @@ export interface SequentialMemoryOptions {
   readOnly?: boolean;
   /** Search the index on a second thread as well (searchHelper.ts): for a memory that serves decisions on two or more cores. */
   searchHelper?: boolean;
+  /**
+   * Merge the index's segments on a thread of their own (segmentBuilder.ts), not on the memory's
+   * thread between decisions, where a merge at 10^6 records held the decisions queued behind it
+   * for up to hundreds of milliseconds.
+   */
+  backgroundMerges?: boolean;
   /**
    * After the replay, compute (and discard) the decisions of this many stored records, so that the
    * first real decisions do not run while V8 still optimizes their code (see warmUp). Default 0.
@@ -83,6 +90,7 @@ export class SequentialMemory {
   private readonly maxGroup: number;
   private readonly clock: () => Date;
   private readonly searchHelper: boolean;
+  private readonly backgroundMerges: boolean;
   private inputLength = 0;
   private index: RegionIndex | null = null;
   private sketches: InputSketches | null = null;
@@ -122,6 +130,7 @@ export class SequentialMemory {
     this.maxGroup = options.maxGroup ?? 256;
     this.clock = options.clock ?? (() => new Date());
     this.searchHelper = (options.searchHelper ?? false) && !log.readOnly;
+    this.backgroundMerges = (options.backgroundMerges ?? false) && !log.readOnly;
   }
 
   /** Opens (creating if needed) and replays the log, rebuilding the index. */
@@ -258,6 +267,16 @@ export class SequentialMemory {
   /** Resolves once the search helper, if any, takes part in searches (tests and benchmarks wait for it). */
   searchHelperReady(): Promise<void> {
     return this.index?.helperReady() ?? Promise.resolve();
+  }
+
+  /** The background merges' counts (SequentialMemoryOptions.backgroundMerges; null without them or before the first record). */
+  get mergeCounts(): MergeCounts | null {
+    return this.index?.mergeCounts ?? null;
+  }
+
+  /** Resolves once no background merge is in flight (tests and benchmarks wait for them). */
+  mergesSettled(): Promise<void> {
+    return this.index?.mergesSettled() ?? Promise.resolve();
   }
 
   /** Waits for queued decisions, then closes the log. Every resolved decision is already fsynced. */
@@ -474,7 +493,7 @@ export class SequentialMemory {
 
   private setInputLength(length: number): void {
     this.inputLength = length;
-    this.index = new RegionIndex(length, { searchHelper: this.searchHelper });
+    this.index = new RegionIndex(length, { searchHelper: this.searchHelper, backgroundMerges: this.backgroundMerges });
     this.sketches = new InputSketches(length, this.norm);
     if (this.replaySummary) this.index.build(); // created after the replay: adds are online from the start
   }

@@ -1,0 +1,28 @@
+// The segment builder (worker thread; see segmentBuilder.ts): builds each merge it is sent from
+// its sources' shared memories and posts the new segment's shape back.
+import { performance } from 'node:perf_hooks';
+import { parentPort } from 'node:worker_threads';
+import { Segment, buildSegment } from './projectionTree.js';
+import type { MergeReply, MergeRequest } from './segmentBuilder.js';
+import { ReleasedMemories, lowerPriority } from '../util/workerThread.js';
+
+/** The lowest priority, as the search helper's: merges run on CPU time that decisions and the engine do not want. */
+const BUILDER_NICE = 19;
+
+// The sources' memories stay allocated while this thread holds them.
+const released = new ReleasedMemories(64 * 2 ** 20);
+const port = parentPort!;
+lowerPriority(BUILDER_NICE);
+port.on('message', ({ id, leadDims, W, serial, sources }: MergeRequest & { id: number }) => {
+  let reply: MergeReply;
+  try {
+    const started = performance.now();
+    const shape = buildSegment(leadDims, W, sources.map((source) => new Segment(source, false)), serial);
+    reply = { id, shape, ms: performance.now() - started };
+  } catch (error) {
+    reply = { id, error: (error as Error).message };
+  }
+  port.postMessage(reply);
+  for (const source of sources) released.release(source.memory.buffer.byteLength);
+  released.collectIfDue();
+});
