@@ -10,6 +10,8 @@
 // MEMORY_BENCH_KEEP=1 keeps the data directories (printed) for profiling; MEMORY_BENCH_DIR sets where they go.
 // MEMORY_BENCH_HELPER=0 measures the memory without its search helper thread (the gateway's
 //   default on two or more cores, and this benchmark's); bench/memoryCompare.ts compares both.
+// MEMORY_BENCH_BACKGROUND_MERGES=0 merges segments on the memory's thread after the answers, as
+//   before the segment builder (the gateway's default, and this benchmark's, is its own thread).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,7 @@ const SCAN_BUDGET_MS = Number(process.env.MEMORY_BENCH_SCAN_MS ?? 20_000);
 const WARMUP = Number(process.env.MEMORY_BENCH_WARMUP ?? 20);
 const SEED = Number(process.env.MEMORY_BENCH_SEED ?? 2024);
 const SEARCH_HELPER = process.env.MEMORY_BENCH_HELPER !== '0';
+const BACKGROUND_MERGES = process.env.MEMORY_BENCH_BACKGROUND_MERGES !== '0';
 const D = 784;
 const CHUNK = 65_536;
 
@@ -170,6 +173,7 @@ async function measure(memory: SequentialMemory, stream: FashionStream, probe: P
   }
   await memory.searchHelperReady();
   const helperBefore = memory.searchHelperCounts;
+  const mergesBefore = memory.mergeCounts;
   const sampled: { item: BenchItem; stored: number; outcome: MemoryOutcome }[] = [];
   probe.maintenanceMs.length = 0;
   // Per timed decision, how many decisions came between it and the last maintenance run before it.
@@ -195,6 +199,7 @@ async function measure(memory: SequentialMemory, stream: FashionStream, probe: P
   const mirror = await mirrorFromLog(memory.path);
   if (mirror.size !== memory.size) throw new Error(`the mirror holds ${mirror.size} records, the memory ${memory.size}`);
   const helperAfter = memory.searchHelperCounts;
+  const mergesAfter = memory.mergeCounts;
   const pausedDecisions = decisionWindows.filter((w) => gcPauses.some((g) => g.start < w.end && g.start + g.ms > w.start)).length;
   // The slowest 1 % of the timed decisions, and how many of them came within 3 decisions after a
   // maintenance run (a merge writes tens of MB: the caches then hold little of the index).
@@ -222,8 +227,14 @@ async function measure(memory: SequentialMemory, stream: FashionStream, probe: P
     insertP50Ms: +quantile(insertMs, 0.5).toFixed(3),
     insertP99Ms: +quantile(insertMs, 0.99).toFixed(3),
     insertMaxMs: +Math.max(...insertMs).toFixed(3),
+    // Maintenance on the memory's thread after answers: merges, or with background merges their start.
     maintenanceRuns: probe.maintenanceMs.length,
     maintenanceMaxMs: +Math.max(0, ...probe.maintenanceMs).toFixed(1),
+    backgroundMerges: BACKGROUND_MERGES,
+    // Merges the builder's thread finished during the timed decisions, their time there, and the longest one of the whole run.
+    mergesBuilt: (mergesAfter?.merges ?? 0) - (mergesBefore?.merges ?? 0),
+    mergesBuiltMs: +((mergesAfter?.totalMs ?? 0) - (mergesBefore?.totalMs ?? 0)).toFixed(1),
+    largestMergeSoFarMs: +(mergesAfter?.maxMs ?? 0).toFixed(1),
     // Of the slowest 1 % of the timed decisions, those within 3 decisions after a maintenance run.
     slowestAfterMaintenance: `${slowestAfterMaintenance} of ${slowest.length}`,
     indexP99MsAwayFromMaintenance: +quantile(indexMs.filter((_, q) => sinceMaintenance[q] >= 3), 0.99).toFixed(3),
@@ -265,7 +276,7 @@ async function replay(dataDir: string, probe: Probe) {
   const before = process.memoryUsage();
   const t0 = performance.now();
   const store = new MemoryStore({
-    dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER, warmupDecisions: SERVING_WARMUP_DECISIONS,
+    dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER, backgroundMerges: BACKGROUND_MERGES, warmupDecisions: SERVING_WARMUP_DECISIONS,
     observer: observe(probe),
   });
   const memory = await store.memory('fashion', 'l2');
@@ -339,7 +350,7 @@ async function main(): Promise<void> {
   if (SIZES.length > 0) {
     const dataDir = mkdtempSync(join(root, 'certigate-memory-bench-'));
     const store = new MemoryStore({
-      dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER,
+      dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper: SEARCH_HELPER, backgroundMerges: BACKGROUND_MERGES,
       observer: observe(probe, actions),
     });
     const memory = await store.memory('fashion', 'l2');
