@@ -25,6 +25,8 @@ describe('gateway configuration', () => {
     expect(loadGatewayConfig({ cores: 1 }).memorySearchHelper).toBe(false);
     expect(loadGatewayConfig({ cores: 1, flags: { memorySearchHelper: true } }).memorySearchHelper).toBe(true);
     expect(config.memoryWarmupDecisions).toBe(768);
+    expect(config.memoryBackgroundMerges).toBe(true);
+    expect(loadGatewayConfig({ cores: 2, flags: { memoryBackgroundMerges: false } }).memoryBackgroundMerges).toBe(false);
     expect(() => loadGatewayConfig({ cores: 2, flags: { memoryWarmupDecisions: -1 } })).toThrow(/memoryWarmupDecisions/);
     expect(Object.isFrozen(config)).toBe(true);
   });
