@@ -17,6 +17,9 @@
 // MEMORY_COMPARE_PAUSE_MS="<a>,<b>" ("0,0"): version A (B) sleeps that long before each of its
 // decisions, its thread idle as a gateway's is between proposals and during its log's fsync; the
 // same checkout and helper twice with "0,2" measures what such pauses cost a decision.
+// MEMORY_COMPARE_BACKGROUND ("1,1"): segment merges of A and B on the builder's thread (the
+// gateway's default) or, with 0, on the memory's thread; older checkouts ignore it. A fill waits
+// for the merges in flight before the timed decisions.
 // MEMORY_COMPARE_FILL=<records>: instead of replaying, each checkout fills a new memory in its
 // (new or empty) data directory through decide(), with the same proposals (stream seed 2024), in
 // batches of 4096 taken in turn; a memory filled one decision at a time holds its trees as
@@ -41,6 +44,7 @@ const WARMUP = 100;
 const HELPER = (process.env.MEMORY_COMPARE_HELPER ?? '0,0').split(',').map((v) => v === '1');
 const FILL = Number(process.env.MEMORY_COMPARE_FILL ?? 0);
 const TURN = Math.max(1, Math.floor(Number(process.env.MEMORY_COMPARE_TURN ?? 1)));
+const BACKGROUND = (process.env.MEMORY_COMPARE_BACKGROUND ?? '1,1').split(',').map((v) => v === '1');
 const PAUSE_MS = (process.env.MEMORY_COMPARE_PAUSE_MS ?? '0,0').split(',').map(Number);
 if (PAUSE_MS.length !== 2 || !PAUSE_MS.every((ms) => Number.isFinite(ms) && ms >= 0)) {
   console.error('MEMORY_COMPARE_PAUSE_MS must be two pauses in ms, e.g. "0,2"');
@@ -54,6 +58,8 @@ interface DecisionStep {
   decide(p: ReturnType<typeof proposal>): Promise<unknown>;
   searchHelperCounts?: { answered: number; takenBack: number } | null;
   searchHelperReady?(): Promise<void>;
+  mergesSettled?(): Promise<void>;
+  mergeCounts?: { merges: number; totalMs: number; maxMs: number } | null;
   prepare(input: Float32Array): unknown;
   applyRules(base: { answer: number | null; radius: number }, query: unknown): { rules: { answer: number | null; radius: number; action: string } };
 }
@@ -65,7 +71,7 @@ interface Merges {
   maxMs: number;
 }
 
-async function open(root: string, dataDir: string, searchHelper: boolean, merges: Merges): Promise<DecisionStep> {
+async function open(root: string, dataDir: string, searchHelper: boolean, backgroundMerges: boolean, merges: Merges): Promise<DecisionStep> {
   const { MemoryStore } = await import(pathToFileURL(resolve(root, 'src/memory/memoryStore.ts')).href);
   const started = performance.now();
   if (FILL > 0) mkdirSync(dataDir, { recursive: true });
@@ -76,15 +82,15 @@ async function open(root: string, dataDir: string, searchHelper: boolean, merges
       merges.maxMs = Math.max(merges.maxMs, e.ms);
     },
   };
-  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper, observer });
+  const store = new MemoryStore({ dataDir, queueCapacity: 8192, maxGroup: 2048, searchHelper, backgroundMerges, observer });
   const memory = await store.memory('fashion', 'l2');
   if (FILL > 0 && memory.size > 0) throw new Error(`${dataDir} already holds a memory: MEMORY_COMPARE_FILL needs new directories`);
-  console.log(JSON.stringify({ checkout: root, searchHelper, records: memory.size, replayS: +((performance.now() - started) / 1000).toFixed(1) }));
+  console.log(JSON.stringify({ checkout: root, searchHelper, backgroundMerges, records: memory.size, replayS: +((performance.now() - started) / 1000).toFixed(1) }));
   return memory as unknown as DecisionStep;
 }
 
 const merges: Merges[] = [{ runs: 0, ms: 0, maxMs: 0 }, { runs: 0, ms: 0, maxMs: 0 }];
-const versions = [await open(rootA, dirA, HELPER[0], merges[0]), await open(rootB, dirB, HELPER[1], merges[1])];
+const versions = [await open(rootA, dirA, HELPER[0], BACKGROUND[0], merges[0]), await open(rootB, dirB, HELPER[1], BACKGROUND[1], merges[1])];
 const radii = await loadOrBuildPool(poolOptionsFromEnv());
 if (FILL > 0) {
   const fillStream = new FashionStream(2024, radii.pool);
@@ -100,11 +106,15 @@ if (FILL > 0) {
       fillMs[v] += performance.now() - started;
     }
   }
+  for (const memory of versions) await memory.mergesSettled?.();
   versions.forEach((memory, v) => {
     const m = merges[v];
+    const built = memory.mergeCounts;
     console.log(JSON.stringify({
       checkout: [rootA, rootB][v], filled: memory.size, fillS: +(fillMs[v] / 1000).toFixed(1),
-      merges: m.runs, mergeS: +(m.ms / 1000).toFixed(1), largestMergeMs: +m.maxMs.toFixed(1),
+      // On the memory's thread: merges, or with background merges their start.
+      maintenanceRuns: m.runs, maintenanceS: +(m.ms / 1000).toFixed(1), longestMaintenanceMs: +m.maxMs.toFixed(1),
+      ...(built ? { mergesBuilt: built.merges, builtS: +(built.totalMs / 1000).toFixed(1), largestBuiltMs: +built.maxMs.toFixed(1) } : {}),
     }));
   });
 }
