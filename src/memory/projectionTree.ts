@@ -24,11 +24,12 @@ const LEAF_MAX = 32;
 const BUFFER_MAX = 128;
 /**
  * A segment merges into the one before it once it holds at least 1/MERGE_RATIO as many points.
- * 8 rather than the textbook 2: about 2.4 segments per tree instead of 3.7, for about 1.7 times
- * the rebuilding (after the answers), and faster decisions in memories filled one decision at a
- * time (bench/memoryCompare.ts with MEMORY_COMPARE_FILL, docs/benchmarks.md).
+ * 32 rather than the textbook 2: fewer segments per tree, for more rebuilding, which runs on the
+ * segment builder's thread (segmentBuilder.ts); side by side on memories filled to 10^6 through
+ * decide(), in both orders, decisions were 9-12 % faster on the mean than with 8, for 2.4 times
+ * the builder's work (bench/memoryCompare.ts with MEMORY_COMPARE_FILL, docs/benchmarks.md).
  */
-const MERGE_RATIO = 8;
+const MERGE_RATIO = 32;
 /**
  * Merges of segments wait for maintain() (run after the answers that caused them are sent);
  * past this many segments a seal merges at once. With no merge pending each segment holds more
