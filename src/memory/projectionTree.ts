@@ -754,7 +754,6 @@ class OpenSegment implements PointSet {
   /** See SegmentShape.offsets.live. */
   private readonly live: Float64Array;
   private readonly searcher: SegmentSearcher;
-  private readonly usedBytes: number;
   /** The float32 copy of the point being added. */
   private readonly point: Float32Array;
 
@@ -770,9 +769,8 @@ class OpenSegment implements PointSet {
     ({ codes: this.codes, ids: this.ids } = views);
     this.leadCodes = views.lead;
     this.blocks = views.blocks;
-    this.codeErrors = new Float32Array(capacity);
-    this.lead = new Float32Array(capacity * leadDims);
-    this.radii = new Float32Array(capacity);
+    // The float32 copies live in its memory, where a sealed segment keeps its own.
+    ({ rows: this.lead, radii: this.radii, codeErrors: this.codeErrors } = floatCopies(buffer, offsets, leadDims, capacity));
     this.point = new Float32Array(leadDims);
     this.grid = leadGridView(buffer, offsets.grid, leadDims);
     this.nodeFloats = new Float32Array(buffer, offsets.nodes, nodeBytes(leadDims) / 4);
@@ -780,7 +778,6 @@ class OpenSegment implements PointSet {
     this.nodeCodes = new Int16Array(buffer, offsets.nodes, nodeBytes(leadDims) / 2);
     this.live = new Float64Array(buffer, offsets.live, 3);
     this.shape = { serial: OPEN_SERIAL, memory, leadDims, W, capacity, bytes, offsets };
-    this.usedBytes = bytes + this.lead.byteLength + this.radii.byteLength + this.codeErrors.byteLength;
     this.clear();
     this.searcher = new SegmentSearcher(this.shape, 0);
   }
@@ -790,7 +787,7 @@ class OpenSegment implements PointSet {
   }
 
   bytesUsed(): number {
-    return this.usedBytes;
+    return this.shape.bytes;
   }
 
   /** Adds the point, or returns false (and changes nothing) if it is not the first and the grid does not span it. */
