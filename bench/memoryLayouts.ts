@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { loadOrBuildPool, poolOptionsFromEnv } from './certifiedRadii.js';
 import { FashionStream } from './memoryStream.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
+import { Segment, buildSegment } from '../src/memory/projectionTree.js';
 import { proposal } from '../test/helpers/memory-streams.js';
 
 const FILL = Number(process.env.MEMORY_LAYOUTS_FILL ?? 1_000_000);
@@ -45,7 +46,8 @@ interface Memory {
   prepare(input: Float32Array): unknown;
   applyRules(base: { answer: number | null; radius: number }, query: unknown): unknown;
 }
-type SegmentClass = new (leadDims: number, W: number, sets: unknown[], serial: number) => unknown;
+/** A segment rebuilt here from a tree's own segments (the sets buildSegment takes). */
+const rebuild = (t: Tree, sets: unknown[]) => new Segment(buildSegment(t.leadDims, t.W, sets as Parameters<typeof buildSegment>[2], t.serial++));
 
 const { pool } = await loadOrBuildPool(poolOptionsFromEnv());
 const options = { queueCapacity: 8192, maxGroup: 2048, searchHelper: true };
@@ -68,14 +70,13 @@ await filled.searchHelperReady();
 await replayed.searchHelperReady();
 
 const trees = (memory: Memory) => [...memory.index.bands.values()].map((band) => band.tree);
-const Segment = trees(filled).find((t) => t.segments.length > 0)!.segments[0]!.constructor as SegmentClass;
 const asFilled = trees(filled).map((t) => t.segments);
-const rebuilt = trees(filled).map((t) => t.segments.map((s) => new Segment(t.leadDims, t.W, [s], t.serial++)));
+const rebuilt = trees(filled).map((t) => t.segments.map((s) => rebuild(t, [s])));
 // What compacting costs on this thread: each tree's segments rebuilt as one.
 const compactMs: number[] = [];
 const compact = trees(filled).map((t) => {
   const started = performance.now();
-  const one = t.segments.length > 0 ? [new Segment(t.leadDims, t.W, t.segments, t.serial++)] : [];
+  const one = t.segments.length > 0 ? [rebuild(t, t.segments)] : [];
   compactMs.push(performance.now() - started);
   return one;
 });
