@@ -5,10 +5,12 @@
 // without codes, and the float32 rounding of radii.
 import { describe, expect, it } from 'vitest';
 import { codeWidth, encodePoint, type CodeGrid } from '../src/memory/codeGrid.js';
+import { distance } from '../src/memory/distance.js';
 import { quantizeInput } from '../src/memory/inputSketches.js';
 import { leadingKernel } from '../src/memory/leadingKernel.js';
 import { embeddingLength, leadingCoordinates, leadingCount, makeProjection, withRotation } from '../src/memory/projection.js';
 import { ProjectionTree, TreeQuery, float32AtLeast, leadDimsOf, type TreePoint } from '../src/memory/projectionTree.js';
+import { BUILD_ELSEWHERE_MIN_POINTS, RegionIndex } from '../src/memory/regionIndex.js';
 import { reach } from '../src/memory/rules.js';
 import { SegmentBuilder } from '../src/memory/segmentBuilder.js';
 import { gaussian, rng } from './helpers/memory-streams.js';
@@ -488,5 +490,92 @@ describe('merges on the builder\'s thread (segmentBuilder.ts)', () => {
     expect(tree.maintenanceDue, `seed=${seed}`).toBe(false);
     check('merged here');
     expect(builder.counts.merges, `seed=${seed}`).toBe(built);
+  });
+
+  it('builds a replay\'s bulk load there as this thread builds the same points; a builder that stops first fails the build', async () => {
+    const seed = 31;
+    const random = rng(seed);
+    const [leading, length] = [8, 40];
+    const g = grid(length, 0.05);
+    const builder = new SegmentBuilder();
+    const there = new ProjectionTree(leading, length, undefined, builder);
+    const here = new ProjectionTree(leading, length);
+    const points: Stored[] = [];
+    const addPoints = (count: number, bulk: boolean, trees: ProjectionTree[]) => {
+      for (let i = 0; i < count; i++) {
+        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
+        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * 0.5);
+        const radius = random() < 0.2 ? 0 : 2 * random();
+        points.push({ point: coded(g, lead, fine), radius });
+        for (const tree of trees) tree.add(points.at(-1)!.point, radius, bulk, points.length - 1);
+      }
+    };
+    const check = (label: string) => {
+      for (let q = 0; q < 24; q++) {
+        const near = points[Math.floor(random() * points.length)].point.lead;
+        const lead = Float64Array.from(near, (v) => v + 0.2 * gaussian(random));
+        const fine = Float64Array.from({ length }, (_, k) => (k < leading ? 2 * lead[k] : 2 * gaussian(random)));
+        const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
+        const radius = [0, 0.5, 2][q % 3];
+        const found = there.candidates(query, radius).sort((a, b) => a - b);
+        expect(found, `seed=${seed} ${label} q=${q}: as built here`).toEqual(here.candidates(query, radius).sort((a, b) => a - b));
+        const kept = new Set(found);
+        expect(bruteForce(points, query, lead, radius).filter((id) => !kept.has(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
+      }
+    };
+    // Two sealed segments (as the replay's first records leave them), then a bulk load.
+    addPoints(256, false, [there, here]);
+    addPoints(3000, true, [there, here]);
+    const built = there.buildElsewhere();
+    here.build();
+    await built;
+    expect(builder.counts.merges, `seed=${seed}`).toBe(1);
+    expect(there.shapes.length, `seed=${seed}: one segment and the open one`).toBe(2);
+    expect(there.count, `seed=${seed}`).toBe(points.length);
+    check('built there');
+    addPoints(300, false, [there, here]);
+    check('online adds after it');
+    // The builder stops with a build in flight: its codes, reordered there in place, are lost.
+    const lost = new ProjectionTree(leading, length, undefined, builder);
+    addPoints(1000, true, [lost]);
+    const failing = lost.buildElsewhere();
+    builder.close();
+    await expect(failing, `seed=${seed}`).rejects.toThrow(/opened again/);
+  });
+
+  it('shares an index\'s build between the two threads, and the index finds what a float64 scan finds', async () => {
+    const seed = 37;
+    const random = rng(seed);
+    const dim = 24;
+    const index = new RegionIndex(dim, { backgroundMerges: true });
+    const inputs: Float32Array[] = [];
+    const answers: number[] = [];
+    const radii: number[] = [];
+    // Four answers in one band of radii: four trees above BUILD_ELSEWHERE_MIN_POINTS, and a small one.
+    const sizes = [5000, 4000, 3000, 2500, 100];
+    for (const [answer, size] of sizes.entries()) {
+      for (let i = 0; i < size; i++) {
+        const input = Float32Array.from({ length: dim }, () => gaussian(random));
+        inputs.push(input);
+        answers.push(answer);
+        radii.push(0.3 + 0.2 * random());
+        index.add(index.project(input), answer, radii.at(-1)!, false);
+      }
+    }
+    expect(Math.min(...sizes.slice(0, 4)), `seed=${seed}`).toBeGreaterThanOrEqual(BUILD_ELSEWHERE_MIN_POINTS);
+    await index.buildTogether();
+    // Largest first, each to the thread with fewer points: 5000 here, 4000 and 3000 there, 2500 and 100 here.
+    expect(index.mergeCounts!.merges, `seed=${seed}`).toBe(2);
+    for (let q = 0; q < 40; q++) {
+      const x = inputs[Math.floor(random() * inputs.length)].map((v) => v + 0.3 * gaussian(random));
+      const r = [0, 0.5, 2][q % 3];
+      const found: number[] = [];
+      index.search(index.prepare(index.project(x)), () => r, (ids) => {
+        for (const id of ids) if (distance(x, inputs[id], 'l2') < reach(r, radii[id])) found.push(id);
+      });
+      const within = inputs.flatMap((input, id) => (distance(x, input, 'l2') < reach(r, radii[id]) ? [id] : []));
+      expect(found.sort((a, b) => a - b), `seed=${seed} q=${q}`).toEqual(within);
+    }
+    index.close();
   });
 });

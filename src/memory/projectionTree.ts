@@ -866,7 +866,23 @@ class OpenSegment implements PointSet {
  * are then written once, where a buffer that doubles copies them into new memory as it grows
  * and the segment copies them again.
  */
-class PointBuffer implements PointSet {
+/**
+ * A bulk load's buffer, posted to the builder's thread to be built there (buildElsewhere): its
+ * arrays move there, its staged code memory is shared (the build reorders it in place).
+ */
+export interface BufferShape {
+  leadDims: number;
+  W: number;
+  count: number;
+  lead: Float32Array;
+  codeMemory: WebAssembly.Memory;
+  codeErrors: Float64Array;
+  radii: Float64Array;
+  ids: Int32Array;
+  maxPointNorm: number;
+}
+
+export class PointBuffer implements PointSet {
   count = 0;
   lead: Float32Array;
   codes: Int8Array;
@@ -899,6 +915,31 @@ class PointBuffer implements PointSet {
   /** Its arrays' bytes, as if the codes had one byte per point and code (a staged memory's pages never written stay free). */
   bytesUsed(): number {
     return this.capacity * (this.leadDims * 4 + this.W + 20);
+  }
+
+  /** A staged buffer as BufferShape, and the array buffers to move with it; the buffer gives up its code memory. */
+  toShape(): { shape: BufferShape; transfer: ArrayBuffer[] } {
+    const codeMemory = this.takeCodeMemory();
+    if (!codeMemory) throw new Error('only a bulk load\'s buffer is built elsewhere');
+    const { leadDims, W, count, lead, codeErrors, radii, ids, maxPointNorm } = this;
+    return {
+      shape: { leadDims, W, count, lead, codeMemory, codeErrors, radii, ids, maxPointNorm },
+      transfer: [lead.buffer, codeErrors.buffer, radii.buffer, ids.buffer] as ArrayBuffer[],
+    };
+  }
+
+  /** The buffer a BufferShape describes (on the builder's thread). */
+  static fromShape(shape: BufferShape): PointBuffer {
+    const buffer = new PointBuffer(shape.leadDims, shape.W, 0);
+    buffer.count = shape.count;
+    buffer.lead = shape.lead;
+    buffer.codeMemory = shape.codeMemory;
+    buffer.codes = new Int8Array(shape.codeMemory.buffer);
+    buffer.codeErrors = shape.codeErrors;
+    buffer.radii = shape.radii;
+    buffer.ids = shape.ids;
+    buffer.maxPointNorm = shape.maxPointNorm;
+    return buffer;
   }
 
   /** The memory holding the codes of a staged buffer, handed over once (to its segment); null otherwise. */
@@ -1072,6 +1113,34 @@ export class ProjectionTree {
     this.segments = [new Segment(buildSegment(this.leadDims, this.W, all, this.serial++))];
     this.reopen();
     this.onSegments?.(this.shapes);
+  }
+
+  /**
+   * build(), on the builder's thread when there is one and the unsealed points are a bulk
+   * load's (else here): resolves once the segment is in. Rejects if the builder stops first:
+   * the build reorders the staged codes in place there, so they are lost with it and the
+   * memory must be replayed again.
+   */
+  buildElsewhere(): Promise<void> {
+    const builder = this.builder;
+    if (!builder?.alive || !(this.buffer instanceof PointBuffer)) {
+      this.build();
+      return Promise.resolve();
+    }
+    const { shape, transfer } = this.buffer.toShape();
+    const request = { leadDims: this.leadDims, W: this.W, serial: this.serial++, sources: [...this.segments.map((s) => s.shape), shape] };
+    this.replaceAll();
+    this.reopen(); // the buffer's arrays move to the builder's thread
+    const size = this.size;
+    return new Promise((resolve, reject) => {
+      builder.merge(request, (built) => {
+        if (built === null) return reject(new Error('the segment builder stopped while it built a tree after the replay; the memory must be opened again'));
+        if (built.capacity !== size) return reject(new Error(`a build returned ${built.capacity} points for ${size}`));
+        this.segments = [new Segment(built)];
+        this.onSegments?.(this.shapes);
+        resolve();
+      }, { transfer, awaited: true });
+    });
   }
 
   /** Recomputes every point's leading coordinates and codes from its id (`point` fills a reused TreePoint); rebuilds. */

@@ -21,6 +21,9 @@ import { SearchHelper } from './searchHelper.js';
 import { SegmentBuilder, type MergeCounts } from './segmentBuilder.js';
 
 
+/** Trees of fewer points are built on the memory's thread by buildTogether(). */
+export const BUILD_ELSEWHERE_MIN_POINTS = 2048;
+
 /** Answer key of a tree: the class index, -1 for abstain. */
 export type AnswerKey = number;
 
@@ -189,6 +192,31 @@ export class RegionIndex {
   /** Builds the trees after a bulk load; afterwards adds are online. */
   build(): void {
     for (const band of this.bands.values()) band.tree.build();
+    this.online = true;
+  }
+
+  /**
+   * build(), with the builder's thread (if any) building a share of the trees while this one
+   * builds the rest: after a replay of 10^6 records this thread alone took 4.5 s, the other
+   * core idle. Rejects if the builder stops first (see ProjectionTree.buildElsewhere).
+   */
+  async buildTogether(): Promise<void> {
+    const trees = [...this.bands.values()].map((band) => band.tree).sort((a, b) => b.count - a.count);
+    const here: ProjectionTree[] = [];
+    const elsewhere: Promise<void>[] = [];
+    let [pointsHere, pointsElsewhere] = [0, 0];
+    // Largest first, each to the thread with fewer points so far; a small tree is not worth the trip.
+    for (const tree of trees) {
+      if (this.builder?.alive && tree.count >= BUILD_ELSEWHERE_MIN_POINTS && pointsElsewhere < pointsHere) {
+        pointsElsewhere += tree.count;
+        elsewhere.push(tree.buildElsewhere());
+      } else {
+        pointsHere += tree.count;
+        here.push(tree);
+      }
+    }
+    for (const tree of here) tree.build();
+    await Promise.all(elsewhere);
     this.online = true;
   }
 

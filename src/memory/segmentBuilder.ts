@@ -7,14 +7,17 @@
 // same points.
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../util/moduleWorker.js';
-import type { SegmentShape } from './projectionTree.js';
+import type { BufferShape, SegmentShape } from './projectionTree.js';
 
-/** A merge of `sources` (shapes of segments with leadDims and W) into segment number `serial`. */
+/**
+ * A merge of `sources` (shapes of segments with leadDims and W, and, last, a bulk load's buffer
+ * when a tree is built after a replay) into segment number `serial`.
+ */
 export interface MergeRequest {
   leadDims: number;
   W: number;
   serial: number;
-  sources: SegmentShape[];
+  sources: (SegmentShape | BufferShape)[];
 }
 
 export type MergeReply = { id: number; shape: SegmentShape; ms: number } | { id: number; error: string };
@@ -53,15 +56,23 @@ export class SegmentBuilder {
     this.worker.unref();
   }
 
-  /** Builds the merge on the builder's thread; `done` gets the new segment's shape, or null if the builder stopped. */
-  merge(request: MergeRequest, done: (shape: SegmentShape | null) => void): void {
+  /**
+   * Builds the merge on the builder's thread; `done` gets the new segment's shape, or null if
+   * the builder stopped. `transfer`: array buffers of the request that move there; `awaited`:
+   * someone waits for it (a build after a replay), so it keeps the process alive, as settled() does.
+   */
+  merge(
+    request: MergeRequest, done: (shape: SegmentShape | null) => void,
+    { transfer = [], awaited = false }: { transfer?: ArrayBuffer[]; awaited?: boolean } = {},
+  ): void {
     if (!this.alive) {
       done(null);
       return;
     }
     const id = this.next++;
     this.waiting.set(id, done);
-    this.worker.postMessage({ id, ...request });
+    if (awaited) this.worker.ref();
+    this.worker.postMessage({ id, ...request }, transfer);
   }
 
   /** Merges in flight. */

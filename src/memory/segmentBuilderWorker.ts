@@ -2,7 +2,7 @@
 // its sources' shared memories and posts the new segment's shape back.
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
-import { Segment, buildSegment } from './projectionTree.js';
+import { PointBuffer, Segment, buildSegment } from './projectionTree.js';
 import type { MergeReply, MergeRequest } from './segmentBuilder.js';
 import { ReleasedMemories, lowerPriority } from '../util/workerThread.js';
 
@@ -17,12 +17,14 @@ port.on('message', ({ id, leadDims, W, serial, sources }: MergeRequest & { id: n
   let reply: MergeReply;
   try {
     const started = performance.now();
-    const shape = buildSegment(leadDims, W, sources.map((source) => new Segment(source, false)), serial);
+    const sets = sources.map((source) => ('codeMemory' in source ? PointBuffer.fromShape(source) : new Segment(source, false)));
+    const shape = buildSegment(leadDims, W, sets, serial);
     reply = { id, shape, ms: performance.now() - started };
   } catch (error) {
     reply = { id, error: (error as Error).message };
   }
   port.postMessage(reply);
-  for (const source of sources) released.release(source.memory.buffer.byteLength);
+  // A buffer's code memory is the new segment's now.
+  for (const source of sources) if ('memory' in source) released.release(source.memory.buffer.byteLength);
   released.collectIfDue();
 });

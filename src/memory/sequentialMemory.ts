@@ -150,12 +150,12 @@ export class SequentialMemory {
           memory.load(offset, frame);
         });
       }
+      await memory.index?.buildTogether();
     } catch (error) {
       memory.index?.close();
       await log.close();
       throw error;
     }
-    memory.index?.build();
     memory.nextOffset = log.size();
     memory.replaySummary = summary;
     const replayMs = performance.now() - started;
