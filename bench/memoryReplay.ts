@@ -2,7 +2,9 @@
 // the time and the growth of the resident set as JSON. bench/memory.ts runs it on the logs it
 // makes, since its own process also holds a 3 GB copy of the inputs for the scan.
 //   npx tsx bench/memoryReplay.ts <dataDir> [model] [norm]
-// With the search helper thread, as the gateway on two or more cores (MEMORY_BENCH_HELPER=0: without).
+// With the search helper thread, as the gateway on two or more cores (MEMORY_BENCH_HELPER=0: without),
+// and the segment builder's thread, as the gateway by default (MEMORY_BENCH_BACKGROUND_MERGES=0:
+// without; it builds a share of the trees at the end of the replay).
 // Also prints the CPU time of the whole process (every thread, the replay's workers included) and,
 // on Linux, the CPU time and minor page faults of the memory's own thread: a replay is bound by
 // the CPU of both cores, and first touches of new memory are a large part of it on some machines
@@ -66,7 +68,10 @@ const before = process.memoryUsage().rss;
 const cpuBefore = process.cpuUsage();
 const threadBefore = threadStat('/proc/thread-self/stat');
 const t0 = performance.now();
-const store = new MemoryStore({ dataDir, searchHelper: process.env.MEMORY_BENCH_HELPER !== '0', warmupDecisions: SERVING_WARMUP_DECISIONS });
+const store = new MemoryStore({
+  dataDir, searchHelper: process.env.MEMORY_BENCH_HELPER !== '0', backgroundMerges: process.env.MEMORY_BENCH_BACKGROUND_MERGES !== '0',
+  warmupDecisions: SERVING_WARMUP_DECISIONS,
+});
 const memory = await store.memory(model, norm as Norm);
 const replayS = (performance.now() - t0 - memory.warmup.ms) / 1000;
 clearInterval(sampler);
