@@ -860,13 +860,6 @@ class OpenSegment implements PointSet {
 }
 
 /**
- * Points gathered for a segment to be built at once: a bulk load's, or a rebuild's. A bulk
- * load's buffer keeps its codes at the start of a shared WebAssembly memory that grows in place,
- * and its segment is built in that memory (Segment): the codes, 400 bytes a point at d = 784,
- * are then written once, where a buffer that doubles copies them into new memory as it grows
- * and the segment copies them again.
- */
-/**
  * A bulk load's buffer, posted to the builder's thread to be built there (buildElsewhere): its
  * arrays move there, its staged code memory is shared (the build reorders it in place).
  */
@@ -882,6 +875,13 @@ export interface BufferShape {
   maxPointNorm: number;
 }
 
+/**
+ * Points gathered for a segment to be built at once: a bulk load's, or a rebuild's. A bulk
+ * load's buffer keeps its codes at the start of a shared WebAssembly memory that grows in place,
+ * and its segment is built in that memory (Segment): the codes, 400 bytes a point at d = 784,
+ * are then written once, where a buffer that doubles copies them into new memory as it grows
+ * and the segment copies them again.
+ */
 export class PointBuffer implements PointSet {
   count = 0;
   lead: Float32Array;

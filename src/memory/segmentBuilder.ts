@@ -4,7 +4,7 @@
 // segment in a new shared memory from its sources' memories (immutable once built) and posts its
 // shape back; the tree swaps it in for its sources between decisions (projectionTree.ts).
 // Soundness does not depend on it: until the swap the sources are searched, and they hold the
-// same points.
+// same points. After a replay it also builds a share of the trees (RegionIndex.buildTogether).
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../util/moduleWorker.js';
 import type { BufferShape, SegmentShape } from './projectionTree.js';
@@ -22,7 +22,7 @@ export interface MergeRequest {
 
 export type MergeReply = { id: number; shape: SegmentShape; ms: number } | { id: number; error: string };
 
-/** Merges built, and the time they took on the builder's thread. */
+/** Merges (and builds after a replay) made, and the time they took on the builder's thread. */
 export interface MergeCounts {
   merges: number;
   totalMs: number;

@@ -1,5 +1,6 @@
 // The segment builder (worker thread; see segmentBuilder.ts): builds each merge it is sent from
-// its sources' shared memories and posts the new segment's shape back.
+// its sources' shared memories (and, after a replay, a bulk load's buffer) and posts the new
+// segment's shape back.
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { PointBuffer, Segment, buildSegment } from './projectionTree.js';
