@@ -426,31 +426,43 @@ describe('leading coordinates (wasm/leading.wat)', () => {
   });
 });
 
-describe('merges on the builder\'s thread (segmentBuilder.ts)', () => {
-  it('finds every point while merges are in flight and once swapped in; a builder that stops leaves its merge undone and the next one to this thread', async () => {
-    const seed = 29;
-    const random = rng(seed);
-    const [leading, length] = [8, 40];
-    const g = grid(length, 0.05);
-    const builder = new SegmentBuilder();
-    const tree = new ProjectionTree(leading, length, undefined, builder);
-    const points: Stored[] = [];
-    const addPoints = (count: number) => {
+/** Random coded points (8 leading, 40 fine coordinates, one grid) added to trees, and queries near them with radii 0, 0.5, 2. */
+function pointStream(seed: number) {
+  const random = rng(seed);
+  const [leading, length] = [8, 40];
+  const g = grid(length, 0.05);
+  const points: Stored[] = [];
+  return {
+    leading, length, points,
+    add(count: number, bulk: boolean, trees: ProjectionTree[]): void {
       for (let i = 0; i < count; i++) {
         const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
         const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * 0.5);
         const radius = random() < 0.2 ? 0 : 2 * random();
         points.push({ point: coded(g, lead, fine), radius });
-        tree.add(points.at(-1)!.point, radius, false, points.length - 1);
+        for (const tree of trees) tree.add(points.at(-1)!.point, radius, bulk, points.length - 1);
       }
-    };
+    },
+    query(q: number): { query: TreeQuery; lead: Float64Array; radius: number } {
+      const near = points[Math.floor(random() * points.length)].point.lead;
+      const lead = Float64Array.from(near, (v) => v + 0.2 * gaussian(random));
+      const fine = Float64Array.from({ length }, (_, k) => (k < leading ? 2 * lead[k] : 2 * gaussian(random)));
+      return { query: new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0), lead, radius: [0, 0.5, 2][q % 3] };
+    },
+  };
+}
+
+describe('merges on the builder\'s thread (segmentBuilder.ts)', () => {
+  it('finds every point while merges are in flight and once swapped in; a builder that stops leaves its merge undone and the next one to this thread', async () => {
+    const seed = 29;
+    const stream = pointStream(seed);
+    const { points } = stream;
+    const builder = new SegmentBuilder();
+    const tree = new ProjectionTree(stream.leading, stream.length, undefined, builder);
+    const addPoints = (count: number) => stream.add(count, false, [tree]);
     const check = (label: string) => {
       for (let q = 0; q < 12; q++) {
-        const near = points[Math.floor(random() * points.length)].point.lead;
-        const lead = Float64Array.from(near, (v) => v + 0.2 * gaussian(random));
-        const fine = Float64Array.from({ length }, (_, k) => (k < leading ? 2 * lead[k] : 2 * gaussian(random)));
-        const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
-        const radius = [0, 0.5, 2][q % 3];
+        const { query, lead, radius } = stream.query(q);
         const found = new Set(tree.candidates(query, radius));
         expect(bruteForce(points, query, lead, radius).filter((id) => !found.has(id)), `seed=${seed} ${label} q=${q}: missed`).toEqual([]);
       }
@@ -494,29 +506,15 @@ describe('merges on the builder\'s thread (segmentBuilder.ts)', () => {
 
   it('builds a replay\'s bulk load there as this thread builds the same points; a builder that stops first fails the build', async () => {
     const seed = 31;
-    const random = rng(seed);
-    const [leading, length] = [8, 40];
-    const g = grid(length, 0.05);
+    const stream = pointStream(seed);
+    const { points, leading, length } = stream;
+    const addPoints = stream.add;
     const builder = new SegmentBuilder();
     const there = new ProjectionTree(leading, length, undefined, builder);
     const here = new ProjectionTree(leading, length);
-    const points: Stored[] = [];
-    const addPoints = (count: number, bulk: boolean, trees: ProjectionTree[]) => {
-      for (let i = 0; i < count; i++) {
-        const fine = Float64Array.from({ length }, () => 2 * gaussian(random));
-        const lead = Float64Array.from({ length: leading }, (_, k) => fine[k] * 0.5);
-        const radius = random() < 0.2 ? 0 : 2 * random();
-        points.push({ point: coded(g, lead, fine), radius });
-        for (const tree of trees) tree.add(points.at(-1)!.point, radius, bulk, points.length - 1);
-      }
-    };
     const check = (label: string) => {
       for (let q = 0; q < 24; q++) {
-        const near = points[Math.floor(random() * points.length)].point.lead;
-        const lead = Float64Array.from(near, (v) => v + 0.2 * gaussian(random));
-        const fine = Float64Array.from({ length }, (_, k) => (k < leading ? 2 * lead[k] : 2 * gaussian(random)));
-        const query = new TreeQuery(leading, length).set(lead, Math.hypot(...fine), g, fine, 0);
-        const radius = [0, 0.5, 2][q % 3];
+        const { query, lead, radius } = stream.query(q);
         const found = there.candidates(query, radius).sort((a, b) => a - b);
         expect(found, `seed=${seed} ${label} q=${q}: as built here`).toEqual(here.candidates(query, radius).sort((a, b) => a - b));
         const kept = new Set(found);
