@@ -18,7 +18,7 @@ port.on('message', ({ id, leadDims, W, serial, sources }: MergeRequest & { id: n
   let reply: MergeReply;
   try {
     const started = performance.now();
-    const sets = sources.map((source) => ('codeMemory' in source ? PointBuffer.fromShape(source) : new Segment(source, false)));
+    const sets = sources.map((source) => ('memory' in source ? new Segment(source, false) : PointBuffer.fromShape(source)));
     const shape = buildSegment(leadDims, W, sets, serial);
     reply = { id, shape, ms: performance.now() - started };
   } catch (error) {
