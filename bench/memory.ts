@@ -25,7 +25,7 @@ import { distance } from '../src/memory/distance.js';
 import { decodeFrame, encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
-import { finishDecision, planDecision, reach, relabelMargin, relabelOutcome, type Candidate } from '../src/memory/rules.js';
+import { finishDecision, nestedMargin, nestedOutcome, planDecision, reach, relabelOutcome, type Candidate } from '../src/memory/rules.js';
 import { SERVING_WARMUP_DECISIONS, type SequentialMemory } from '../src/memory/sequentialMemory.js';
 import type { MemoryOutcome } from '../src/memory/types.js';
 import { proposal } from '../test/helpers/memory-streams.js';
@@ -99,11 +99,12 @@ function scanDecide(mirror: Mirror, stored: number, item: BenchItem) {
   let candidates = scanCandidates(mirror, stored, item.input, base.radius);
   const first = candidates.map((c) => c.seq - 1);
   const plan = planDecision(base, candidates);
-  if (plan.action === 'relabel') {
-    let largest = 0;
-    for (let i = 0; i < stored; i++) largest = Math.max(largest, mirror.radii[i]);
-    return { ...relabelOutcome(plan, relabelMargin(largest, item.input.length)), first };
-  }
+  let largest = 0;
+  for (let i = 0; i < stored; i++) largest = Math.max(largest, mirror.radii[i]);
+  const margin = nestedMargin(largest, item.input.length);
+  if (plan.action === 'relabel') return { ...relabelOutcome(plan, margin), first };
+  const nested = nestedOutcome(base, plan, margin);
+  if (nested) return { ...nested, first };
   if (plan.upper > base.radius) candidates = scanCandidates(mirror, stored, item.input, plan.upper);
   return { ...finishDecision(base, plan, candidates), first };
 }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryExport, memoryVerify } from '../src/cli/memory.js';
 import { encodeFrame, fileHeader } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
+import { nestedMargin } from '../src/memory/rules.js';
 import { proposal } from './helpers/memory-streams.js';
 
 const dirs: string[] = [];
@@ -45,7 +46,7 @@ describe('memory CLI functions', () => {
     const text = collect(out);
     expect(await memoryExport({ dataDir, model: 'm', out })).toBe(3);
     const lines = text().trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.norm, l.seq, l.answer, l.action, l.rulesVersion])).toEqual([['l2', 1, 1, 'none', 2], ['l2', 2, 1, 'relabel', 2], ['l1', 1, null, 'none', 2]]);
+    expect(lines.map((l) => [l.norm, l.seq, l.answer, l.action, l.rulesVersion])).toEqual([['l2', 1, 1, 'none', 3], ['l2', 2, 1, 'relabel', 3], ['l1', 1, null, 'none', 3]]);
     expect(typeof lines[0].input.b64).toBe('string');
 
     const after = new PassThrough();
@@ -78,6 +79,15 @@ describe('memory CLI functions', () => {
     const claimed = await verify(relabel(0.5, 2));
     expect(claimed.code).toBe(1);
     expect(claimed.text).toMatch(/VIOLATION m\/l2 seq 2 \(rederive\)/);
+
+    // The same input proposing answer 1 with radius 0.2: nested 0.5 deep in record 1. Version 2
+    // kept 0.5 (capped against no other answer); version 3 keeps 0.5 less the margin.
+    const nested = (radius: number, version: number) => rawRecord(2, [0.5, 0], 1, 0.2, { radius, conflictSeq: 1, rulesVersion: version });
+    expect((await verify(nested(0.5, 2))).code).toBe(0);
+    expect((await verify(nested(0.5, 3))).text).toMatch(/VIOLATION m\/l2 seq 2 \(rederive\)/);
+    const margin = nestedMargin(1, 2);
+    expect(margin).toBeGreaterThan(0);
+    expect((await verify(nested(0.5 - margin, 3))).code).toBe(0);
   });
 
   it('exits 1 when stored regions of different answers intersect, naming both records', async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { distance } from '../src/memory/distance.js';
 import { FaultDisk } from '../src/memory/faultDisk.js';
 import { findViolations, referenceDecide, type ReferenceRecord } from '../src/memory/reference.js';
-import { planDecision, reach, relabelMargin, relabelOutcome } from '../src/memory/rules.js';
+import { nestedMargin, nestedOutcome, planDecision, reach, relabelOutcome } from '../src/memory/rules.js';
 import { ConflictOrder } from '../src/memory/conflictOrder.js';
 import type { MemoryObserver } from '../src/memory/observer.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
@@ -142,10 +142,12 @@ describe('memory rules, worked cases', () => {
     expect(d).toMatchObject({ answer: 1, action: 'relabel', conflictSeq: 1 });
     expect(d.radius).toBeLessThan(0.75);
     expect(d.radius).toBeGreaterThan(0.75 - 1e-8);
-    // same answer nested deep inside region 1: keeps the larger nested radius
+    // same answer nested deep inside region 1: keeps the larger nested radius, less the margin
     const e = await memory.decide(proposal('m', 'l2', x(0, 0.1), 1, 0.2));
     expect(e).toMatchObject({ answer: 1, action: 'none', conflictSeq: 1 });
-    expect(e.radius).toBeCloseTo(0.9, 8); // 0.1 is stored as float32
+    const nestedDepth = 1 - Math.fround(0.1);
+    expect(e.radius).toBeLessThan(nestedDepth);
+    expect(e.radius).toBeGreaterThan(nestedDepth - 1e-8);
     // exact repeat: the stored answer, nothing new stored
     const f = await memory.decide(proposal('m', 'l2', x(3, 0), 0, 5));
     expect(f).toMatchObject({ seq: 3, answer: 2, action: 'repeat', conflictSeq: 3 });
@@ -168,19 +170,20 @@ describe('memory rules, worked cases', () => {
   });
 });
 
-describe('relabel margin', () => {
+describe('nested margin', () => {
   // A region c, a region j of another answer that touches it exactly in float64 (the audit's
-  // D(c,j) >= R_c + R_j with nothing to spare), and x inside c on the way to j: a relabelled ball
-  // at x with radius R_c - D(x,c) touches j too, and rounding alone decides whether the audit sees
-  // them overlap. Less relabelMargin it must never overlap; with no margin some must, or these
-  // cases would not test it.
-  it('keeps a relabelled ball apart, as the audit computes it, from a region touching its container', () => {
+  // D(c,j) >= R_c + R_j with nothing to spare), and x inside c on the way to j: a ball at x with
+  // radius R_c - D(x,c), relabelled to c's answer or proposed with it, touches j too, and rounding
+  // alone decides whether the audit sees them overlap. Less nestedMargin it must never overlap;
+  // with no margin some must, or these cases would not test it.
+  it('keeps a relabelled or nested ball apart, as the audit computes it, from a region touching its container', () => {
     for (const norm of ['l2', 'l1'] as const) {
       for (const n of [2, 49, 784]) {
         for (const moved of [2, n]) {
           const seed = 1000 * n + moved;
           const random = rng(seed);
           let overlapsWithout = 0;
+          let nestedOverlapsWithout = 0;
           for (let trial = 0; trial < 1000; trial++) {
             const scale = 10 ** (4 * random() - 2);
             const c = Float32Array.from({ length: n }, () => scale * gaussian(random));
@@ -201,12 +204,27 @@ describe('relabel margin', () => {
               { seq: 3, input: x, answer: 1, radius },
             ];
             const context = `norm=${norm} n=${n} moved=${moved} seed=${seed} trial=${trial}`;
-            const kept = relabelOutcome(plan, relabelMargin(Math.max(Rc, Rj), n));
+            const margin = nestedMargin(Math.max(Rc, Rj), n);
+            const kept = relabelOutcome(plan, margin);
             expect(kept, context).toMatchObject({ answer: 1, action: 'relabel' });
             expect(findViolations(records(kept.radius), norm), context).toEqual([]);
             if (findViolations(records(relabelOutcome(plan, 0).radius), norm).length > 0) overlapsWithout++;
+            // The same ball proposed with c's answer and a radius below its nesting.
+            const base = { answer: 1, radius: (Rc - depth) * random() * 0.5 };
+            const nestedPlan = planDecision(base, [{ seq: 1, answer: 1, radius: Rc, distance: depth }]);
+            const nested = nestedOutcome(base, nestedPlan, margin);
+            if (nested === null) {
+              expect(Rc - depth - margin, context).toBeLessThanOrEqual(base.radius);
+              continue;
+            }
+            expect(nested, context).toMatchObject({ answer: 1, action: 'none', conflictSeq: 1, overlaps: 0 });
+            expect(findViolations(records(nested.radius), norm), context).toEqual([]);
+            if (findViolations(records(nestedOutcome(base, nestedPlan, 0)!.radius), norm).length > 0) nestedOverlapsWithout++;
           }
-          if (norm === 'l2' && moved === 2) expect(overlapsWithout, `norm=${norm} n=${n} seed=${seed}`).toBeGreaterThan(0);
+          if (norm === 'l2' && moved === 2) {
+            expect(overlapsWithout, `norm=${norm} n=${n} seed=${seed}`).toBeGreaterThan(0);
+            expect(nestedOverlapsWithout, `norm=${norm} n=${n} seed=${seed}`).toBeGreaterThan(0);
+          }
         }
       }
     }

@@ -26,14 +26,14 @@ const TOUCH = 1e-9;
 /**
  * The decision on `input` given the earlier `records`. `rulesVersion` 1 re-derives records decided
  * before RULES_VERSION 2 (see rules.ts): their relabels were also capped against every region of
- * another answer.
+ * another answer; up to version 2 a ball nested in a region of its own answer was capped too.
  */
 export function referenceDecide(
   records: readonly ReferenceRecord[],
   input: Float32Array,
   base: { answer: number | null; radius: number },
   norm: Norm,
-  rulesVersion = 2,
+  rulesVersion = 3,
 ): ReferenceDecision {
   // 1. exact repeat
   for (const rec of records) {
@@ -43,6 +43,10 @@ export function referenceDecide(
   }
   const d = records.map((rec) => distance(rec.input, input, norm));
   const cap = (i: number) => d[i] * (1 - TOUCH) - records[i].radius;
+  // A ball inside a region is apart from every other answer (DESIGN 2), less a margin for
+  // rounding: twice the largest stored radius times (1e-9 + (d + 8)·2^-50).
+  const largest = records.reduce((m, rec) => Math.max(m, rec.radius), 0);
+  const margin = 2 * largest * (TOUCH + (input.length + 8) * 2 ** -50);
 
   // 2. inside regions of another answer: relabel to the answer of the deepest one
   let deepest = -1;
@@ -65,10 +69,7 @@ export function referenceDecide(
         if (rec.answer !== answer) radius = Math.min(radius, cap(i));
       });
     } else {
-      // Inside a region of that answer, hence apart from every other answer (DESIGN 2), less a
-      // margin for rounding: twice the largest stored radius times (1e-9 + (d + 8)·2^-50).
-      const largest = records.reduce((m, rec) => Math.max(m, rec.radius), 0);
-      radius -= 2 * largest * (TOUCH + (input.length + 8) * 2 ** -50);
+      radius -= margin;
     }
     return { answer, radius: radius > 0 ? radius : 0, action: 'relabel', conflictSeq: records[deepest].seq, repeatOf: null, overlaps: inside };
   }
@@ -82,6 +83,9 @@ export function referenceDecide(
       parent = i;
     }
   });
+  if (rulesVersion >= 3 && parent >= 0 && upper - margin > base.radius) {
+    return { answer: base.answer, radius: upper - margin, action: 'none', conflictSeq: records[parent].seq, repeatOf: null, overlaps: 0 };
+  }
 
   // 3. shrink against every region of another answer
   let radius = upper;

@@ -36,9 +36,10 @@ export function reach(radius: number, regionRadius: number): number {
  * Version of these rules, stored in every record (`rulesVersion`) so that an audit re-derives a
  * record with the rules it was decided by. 1 (records without the field): a relabel's radius was
  * also capped against every region of another answer, which a third search of the index found.
- * 2: it is not (relabelRadius).
+ * 2: it is not (relabelOutcome). 3: neither is a ball nested deeper than the proposed radius in a
+ * region of its own answer (nestedOutcome); version 2 capped it too.
  */
-export const RULES_VERSION = 2;
+export const RULES_VERSION = 3;
 
 export interface DecisionPlan {
   answer: number | null;
@@ -100,8 +101,8 @@ export interface RuleOutcome {
 }
 
 /**
- * Below this much under its depth in the containing region, a relabelled ball is disjoint from
- * every region of another answer without a search (relabelRadius). Let c be that region, j one of
+ * Below this much under its depth in a region that contains it, a ball is disjoint from every
+ * region of another answer without a search (relabelOutcome, nestedOutcome). Let c be that region, j one of
  * another answer stored before x, D the computed distances and d the exact ones of the float32
  * inputs, |D - d| <= eta·d. The invariant as stored gives D(c,j) >= R_c + R_j, and by the triangle
  * inequality D(x,j) >= (1 - eta)(d(c,j) - d(x,c)) >= R_c - D(x,c) + R_j - 2·eta·(R_c + R_j): the
@@ -112,19 +113,32 @@ export interface RuleOutcome {
  * bound below is 4 times that and more, plus TOUCH_REL: a ball that close to touching counts as
  * touching, as everywhere else in these rules.
  */
-export function relabelMargin(largestRadius: number, inputLength: number): number {
+export function nestedMargin(largestRadius: number, inputLength: number): number {
   return 2 * largestRadius * (TOUCH_REL + (inputLength + 8) * 2 ** -50);
 }
 
 /**
  * Step 2's radius for a relabel: the deepest nesting in a region of the new answer (plan.upper),
- * less relabelMargin. That ball lies in a region which the invariant keeps apart from every
+ * less nestedMargin. That ball lies in a region which the invariant keeps apart from every
  * region of another answer (DESIGN 2), so it needs no capping and no search for caps.
  */
 export function relabelOutcome(plan: DecisionPlan, margin: number): RuleOutcome {
   if (plan.action !== 'relabel') throw new Error('relabelOutcome of a plan that keeps its answer');
   const radius = plan.upper - margin;
   return { answer: plan.answer, radius: radius > 0 ? radius : 0, action: 'relabel', conflictSeq: plan.sourceSeq, overlaps: plan.containing };
+}
+
+/**
+ * Step 2 for a plan that keeps its answer, nested in a region of that answer (DESIGN 2: "a nested
+ * ball is as disjoint as its parent"): when the deepest nesting less nestedMargin exceeds the
+ * proposed radius, that is the radius, uncapped for the reason relabelOutcome's is, and the other
+ * answers need no search (rules version 3; since 2 these were the slowest decisions, a search at
+ * the enlarged radius that found nothing). Null otherwise: cap it (finishDecision).
+ */
+export function nestedOutcome(base: { radius: number }, plan: DecisionPlan, margin: number): RuleOutcome | null {
+  if (plan.action !== 'keep' || plan.sourceSeq === null) return null;
+  const radius = plan.upper - margin;
+  return radius > base.radius ? { answer: plan.answer, radius, action: 'none', conflictSeq: plan.sourceSeq, overlaps: 0 } : null;
 }
 
 /**

@@ -22,7 +22,9 @@ import { sameGrid, type CodeGrid } from './codeGrid.js';
 import { BoundedQueue } from './queue.js';
 import { HashIndex } from './hashIndex.js';
 import { ConflictOrder } from './conflictOrder.js';
-import { RULES_VERSION, capRadius, finishDecision, planDecision, reach, relabelMargin, relabelOutcome, type Candidate, type RuleOutcome } from './rules.js';
+import {
+  RULES_VERSION, capRadius, finishDecision, nestedMargin, nestedOutcome, planDecision, reach, relabelOutcome, type Candidate, type RuleOutcome,
+} from './rules.js';
 import type { DecisionRecord, MemoryOutcome, Norm, Proposal } from './types.js';
 
 export interface SequentialMemoryOptions {
@@ -98,7 +100,7 @@ export class SequentialMemory {
   private offsets = new Float64Array(1024);
   private answers = new Int32Array(1024);
   private radii = new Float64Array(1024);
-  /** The largest radius stored (it scales a relabel's margin, see relabelMargin). */
+  /** The largest radius stored (it scales the margin of a nested ball, see nestedMargin). */
   private largestRadius = 0;
   private count = 0;
   /** Record indices by the hash of their input bits (exact repeats). */
@@ -472,14 +474,16 @@ export class SequentialMemory {
     // first: one that holds x deep inside enlarges the ball (DESIGN 2), and then the other
     // answers are searched once, with the enlarged radius, rather than twice. That search finds
     // every region of another answer that contains x, so a relabel is decided without another.
+    // A ball nested deep enough in one of them needs no search of the others at all.
     const baseKey = answerKey(base.answer);
     const own = this.exactCandidates(query, (a) => (a === baseKey ? 0 : null));
-    const searched = planDecision(base, own).upper;
-    const candidates = [...own, ...this.cappingCandidates(query, baseKey, searched)];
+    const ownPlan = planDecision(base, own);
+    const margin = nestedMargin(this.largestRadius, this.inputLength);
+    const nested = nestedOutcome(base, ownPlan, margin);
+    if (nested) return { rules: nested, examined: own.length };
+    const candidates = [...own, ...this.cappingCandidates(query, baseKey, ownPlan.upper)];
     const plan = planDecision(base, candidates);
-    const rules = plan.action === 'relabel'
-      ? relabelOutcome(plan, relabelMargin(this.largestRadius, this.inputLength))
-      : finishDecision(base, plan, candidates);
+    const rules = plan.action === 'relabel' ? relabelOutcome(plan, margin) : finishDecision(base, plan, candidates);
     return { rules, examined: candidates.length };
   }
 
