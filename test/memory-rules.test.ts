@@ -394,18 +394,31 @@ describe('projection lower bound', () => {
     }
   });
 
-  it('projects 2x2 tiles of square images (the unrolled path) exactly as the general path does', async () => {
-    const { makeProjection, project } = await import('../src/memory/projection.js');
-    const { rng } = await import('./helpers/memory-streams.js');
+  it('projects 2x2 tiles of square images (in WebAssembly) exactly as the general path does', async () => {
+    const { makeProjection, project, withRotation, embeddingLength, LEADING } = await import('../src/memory/projection.js');
+    const { rng, gaussian } = await import('./helpers/memory-streams.js');
     const random = rng(12);
     {
       const d = 784; // 28 x 28: the 14 x 14 fine tiles are 2 x 2 pixels
       const fast = makeProjection(d);
       expect(fast.tile).toBe(2);
-      const general = { ...fast, tile: 0 };
-      for (let t = 0; t < 20; t++) {
-        const x = Float32Array.from({ length: d }, () => random() * 2 - 0.5);
-        expect(Array.from(project(fast, x)), `d=${d} t=${t}`).toEqual(Array.from(project(general, x)));
+      const width = embeddingLength(fast);
+      const rotation = Float64Array.from({ length: LEADING * width }, () => gaussian(random));
+      // Unrotated and rotated (the kernel keeps the tables it was given; a rotation shares them).
+      for (const p of [fast, withRotation(fast, rotation)]) {
+        const general = { ...p, tile: 0 };
+        for (let t = 0; t < 40; t++) {
+          // Images with blank tiles, signed and huge values, and values beyond float32's range.
+          const kind = t % 4;
+          const x = Float32Array.from({ length: d }, () => {
+            if (kind === 0) return random() < 0.5 ? 0 : random();
+            if (kind === 1) return random() * 2 - 0.5;
+            if (kind === 2) return gaussian(random) * 1e30;
+            return random() < 0.01 ? (random() < 0.5 ? Infinity : NaN) : random();
+          });
+          const context = `d=${d} t=${t} rotated=${p.rotation !== null}`;
+          expect(Array.from(project(p, x)), context).toEqual(Array.from(project(general, x)));
+        }
       }
     }
     // Not 2x2 tiles: 56x56 (4x4), 30x30 (uneven), 10x10 (single pixels), non-square.

@@ -11,6 +11,7 @@ const KERNELS = [
   { source: 'sketchBound.wat', target: '../src/memory/sketchBoundWasm.ts', name: 'SKETCH_BOUND_WASM_BASE64' },
   { source: 'quantize.wat', target: '../src/memory/quantizeWasm.ts', name: 'QUANTIZE_WASM_BASE64' },
   { source: 'leading.wat', target: '../src/memory/leadingWasm.ts', name: 'LEADING_WASM_BASE64' },
+  { source: 'embedding.wat', target: '../src/memory/embeddingWasm.ts', name: 'EMBEDDING_WASM_BASE64' },
 ];
 
 /** Features the kernels use: SIMD, and shared memories (the region search's helper thread). */

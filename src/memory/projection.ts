@@ -26,6 +26,7 @@
 // the leading coordinates. The coarse numbers are computed from the fine ones.
 // Point layout: [coarse: dims block coordinates | dims deviation norms | LEADING coordinates |
 // fine: fineDims block coordinates | fineDims deviation norms].
+import { embeddingKernel } from './embeddingKernel.js';
 import { leadingKernel } from './leadingKernel.js';
 
 export interface BlockProjection {
@@ -42,7 +43,7 @@ export interface BlockProjection {
   readonly start: Int32Array;
   /** Number of input coordinates in each fine block. */
   readonly fineSize: Float64Array;
-  /** 2 when the fine blocks are the 2x2 tiles of a square image, in row-major order (a faster path); else 0. */
+  /** 2 when the fine blocks are the 2x2 tiles of a square image, in row-major order (projected in WebAssembly, embeddingKernel.ts); else 0. */
   readonly tile: number;
   /** Per fine block, while projecting. */
   readonly scratch: Float64Array;
@@ -177,8 +178,16 @@ export function project(
   x: Float32Array,
   out: Float64Array = new Float64Array(pointLength(p)),
 ): Float64Array {
-  const { dims, fineDims, fineSize, fineOf, fineList, scale } = p;
   const fine = fineOffset(p);
+  if (p.tile === 2) embeddingKernel().embed(p, x, out, fine);
+  else embed(p, x, out, fine);
+  leadingCoordinates(p, out, out, 2 * p.dims);
+  return out;
+}
+
+/** The embedding in JS: for shapes other than 2x2 tiles, and the reference for the kernel (the same numbers). */
+export function embed(p: BlockProjection, x: Float32Array, out: Float64Array, fine: number): void {
+  const { dims, fineDims, fineSize, fineOf, fineList, scale } = p;
   const mean = p.scratch;
   fineSums(p, x, mean, out, fine + fineDims);
   // Per coarse block: sum of its fine sums; squared deviation = sum over its fine blocks of
@@ -203,36 +212,11 @@ export function project(
     out[dims + b] = Math.sqrt(dev);
   }
   for (let f = 0; f < fineDims; f++) out[fine + f] = mean[f] * Math.sqrt(fineSize[f]);
-  leadingCoordinates(p, out, out, 2 * dims);
-  return out;
 }
 
 /** Each fine block's mean (into `mean`) and deviation norm (into `dev` from `at`). */
 function fineSums(p: BlockProjection, x: Float32Array, mean: Float64Array, dev: Float64Array, at: number): void {
-  const { fineDims, fineSize, tile } = p;
-  if (tile === 2) {
-    // 2x2 tiles of a square image (28x28: the common case, unrolled).
-    const side = 2 * Math.sqrt(fineDims);
-    let f = 0;
-    for (let r = 0; r < side; r += 2) {
-      for (let c = 0; c < side; c += 2, f++) {
-        const i = r * side + c;
-        const v0 = x[i];
-        const v1 = x[i + 1];
-        const v2 = x[i + side];
-        const v3 = x[i + side + 1];
-        const m = (v0 + v1 + v2 + v3) / 4;
-        const d0 = v0 - m;
-        const d1 = v1 - m;
-        const d2 = v2 - m;
-        const d3 = v3 - m;
-        mean[f] = m;
-        dev[at + f] = Math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3);
-      }
-    }
-    return;
-  }
-  const { members, start } = p;
+  const { fineDims, fineSize, members, start } = p;
   for (let f = 0; f < fineDims; f++) {
     const from = start[f];
     const to = start[f + 1];
