@@ -102,9 +102,9 @@ export interface RuleOutcome {
 
 /**
  * Below this much under its depth in a region that contains it, a ball is disjoint from every
- * region of another answer without a search (relabelOutcome, nestedOutcome). Let c be that region, j one of
- * another answer stored before x, D the computed distances and d the exact ones of the float32
- * inputs, |D - d| <= eta·d. The invariant as stored gives D(c,j) >= R_c + R_j, and by the triangle
+ * region of another answer without a search (relabelOutcome, nestedOutcome). Let c be that
+ * region, j one of another answer stored before x, D the computed distances and d the exact ones
+ * of the float32 inputs, |D - d| <= eta·d. The invariant as stored gives D(c,j) >= R_c + R_j, and by the triangle
  * inequality D(x,j) >= (1 - eta)(d(c,j) - d(x,c)) >= R_c - D(x,c) + R_j - 2·eta·(R_c + R_j): the
  * ball of radius R_c - D(x,c) less 2·eta·2·largestRadius, and less the rounding of that
  * subtraction and of the audit's sum R + R_j (a few units of 2^-53 of largestRadius), keeps the
@@ -132,8 +132,8 @@ export function relabelOutcome(plan: DecisionPlan, margin: number): RuleOutcome 
  * Step 2 for a plan that keeps its answer, nested in a region of that answer (DESIGN 2: "a nested
  * ball is as disjoint as its parent"): when the deepest nesting less nestedMargin exceeds the
  * proposed radius, that is the radius, uncapped for the reason relabelOutcome's is, and the other
- * answers need no search (rules version 3; since 2 these were the slowest decisions, a search at
- * the enlarged radius that found nothing). Null otherwise: cap it (finishDecision).
+ * answers need no search (rules version 3; in version 2 that search, at the enlarged radius, found
+ * nothing and made many of the slowest decisions). Null otherwise: cap it (finishDecision).
  */
 export function nestedOutcome(base: { radius: number }, plan: DecisionPlan, margin: number): RuleOutcome | null {
   if (plan.action !== 'keep' || plan.sourceSeq === null) return null;
