@@ -408,7 +408,7 @@ describe('projection lower bound', () => {
       for (const p of [fast, withRotation(fast, rotation)]) {
         const general = { ...p, tile: 0 };
         for (let t = 0; t < 40; t++) {
-          // Images with blank tiles, signed and huge values, and values beyond float32's range.
+          // Images with blank tiles, signed values, huge values, and non-finite ones.
           const kind = t % 4;
           const x = Float32Array.from({ length: d }, () => {
             if (kind === 0) return random() < 0.5 ? 0 : random();
