@@ -106,7 +106,7 @@ export function makeProjection(inputLength: number): BlockProjection {
     for (let k = fineOf[b]; k < fineOf[b + 1]; k++) size += fineSize[fineList[k]];
     scale[b] = 1 / Math.sqrt(size);
   }
-  // The unrolled path needs fine block f = the 2x2 tile at (2 row(f), 2 col(f)), row-major.
+  // The WebAssembly path (embeddingKernel.ts) needs fine block f = the 2x2 tile at (2 row(f), 2 col(f)), row-major.
   let tile = 2;
   const fineSide = imageSide / 2;
   if (!square || imageSide % (2 * TARGET_SIDE) !== 0 || fineDims !== fineSide * fineSide) tile = 0;
