@@ -1,8 +1,10 @@
 // The block embedding of wasm/embedding.wat (projection.ts) for square images in 2x2 fine
 // tiles: every decision projects its input and a replay every record, on the projector thread,
-// where the JS loops took about 3 us a record. It gives the same numbers as the JS loops
-// (projection.ts, embed; a zero's sign aside: -0 inputs may give +0 there and -0 here). One kernel per thread, made on first use; it keeps the
-// tables of the last projection it was given, and its memory grows to the largest input seen.
+// where project() took 6.7-7.7 us a record with the JS loops and takes 3.5-3.9 us with this
+// kernel (docs/benchmarks.md, "The embedding in WebAssembly"). It gives the same numbers as the
+// JS loops (projection.ts, embed; a zero's sign aside: -0 inputs may give +0 there, -0 here).
+// One kernel per thread, made on first use; it keeps the tables of the last projection it was
+// given, and its memory grows to the largest input seen.
 import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import { EMBEDDING_WASM_BASE64 } from './embeddingWasm.js';
 
