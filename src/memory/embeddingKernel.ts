@@ -5,7 +5,7 @@
 // JS loops (projection.ts, embed; a zero's sign aside: -0 inputs may give +0 there, -0 here).
 // One kernel per thread, made on first use; it keeps the tables of the last projection it was
 // given, and its memory grows to the largest input seen.
-import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
+import { MemoryLayout, WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import { EMBEDDING_WASM_BASE64 } from './embeddingWasm.js';
 
 interface EmbeddingExports {
@@ -41,17 +41,13 @@ interface Layout {
 }
 
 function layoutOf(p: EmbeddingTables): Layout {
-  let bytes = 0;
-  const take = (n: number) => {
-    const at = bytes;
-    bytes += Math.ceil(n / 16) * 16;
-    return at;
-  };
-  const layout = {
+  const layout = new MemoryLayout();
+  const take = (bytes: number) => layout.take(bytes);
+  const offsets = {
     fineOf: take(4 * (p.dims + 1)), fineList: take(4 * p.fineDims), fineSize: take(8 * p.fineDims), rootSize: take(8 * p.fineDims), scale: take(8 * p.dims),
     x: take(4 * p.inputLength), mean: take(8 * p.fineDims), out: take(16 * p.dims), fine: take(16 * p.fineDims),
   };
-  return { ...layout, bytes };
+  return { ...offsets, bytes: layout.bytes };
 }
 
 class EmbeddingKernel {

@@ -17,7 +17,7 @@
 import { codeWidth, encodeQuery, type CodeGrid } from './codeGrid.js';
 import { REGION_SEARCH_WASM_BASE64 } from './regionSearchWasm.js';
 import type { SegmentBuilder } from './segmentBuilder.js';
-import { WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
+import { MemoryLayout, WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 
 const LEAF_MAX = 32;
 /** Points a tree's open segment holds before they are sealed into a segment of their own. */
@@ -238,19 +238,9 @@ function queryLeadValues(leadDims: number): number {
   return 4 * leadDims + 2 * boxDims(leadDims);
 }
 
-/** Carves 16-byte aligned regions out of one buffer. */
-class Layout {
-  bytes = 0;
-  take(bytes: number): number {
-    const at = this.bytes;
-    this.bytes += Math.ceil(bytes / 16) * 16;
-    return at;
-  }
-}
-
 /** Where a segment of `count` points and `nodes` nodes keeps everything in its memory (bytes): codes first. */
 function segmentLayout(leadDims: number, W: number, count: number, nodes: number): { offsets: SegmentShape['offsets']; bytes: number } {
-  const layout = new Layout();
+  const layout = new MemoryLayout();
   const groups = Math.ceil(count / GROUP);
   const scratch = (): Scratch => ({
     q: layout.take(2 * queryLeadValues(leadDims) + 2 * W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),

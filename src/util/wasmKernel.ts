@@ -17,3 +17,13 @@ export function compileKernel(base64: string): WebAssembly.Module {
   setFlagsFromString('--no-wasm-generic-wrapper');
   return new WebAssembly.Module(Buffer.from(base64, 'base64'));
 }
+
+/** Carves 16-byte aligned regions (byte offsets) out of one kernel's memory, in order. */
+export class MemoryLayout {
+  bytes = 0;
+  take(bytes: number): number {
+    const at = this.bytes;
+    this.bytes += Math.ceil(bytes / 16) * 16;
+    return at;
+  }
+}
