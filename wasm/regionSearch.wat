@@ -8,8 +8,8 @@
 ;; >= ceil(((b + leadSlack) * leadInvStep)^2), on the codes only when their sum S (exact, then
 ;; rounded to float32) is >= ((b + e + queryError) * invStep * scale)^2, e the point's code error,
 ;; invStep >= 1 / step (the codes' bound is step sqrt(S) - e - queryError, and scale covers
-;; float32). Gaps are 16-bit integers (the caller keeps the query's codes near the grid, see
-;; QUERY_CODE_LIMIT), and their squares are summed modulo 2^32: a sum below 2^31 is exact, and one
+;; float32). Gaps are 16-bit integers (the query's codes are clamped near the grid, to the
+;; query code limit of projectionTree.ts), and their squares are summed modulo 2^32: a sum below 2^31 is exact, and one
 ;; of 2^31 or more exceeds every bound tested (below LIMIT_MAX = 2147483520 < 2^31), so that
 ;; dropping the point is right whatever the sum wraps to. A point or node whose bound is not below
 ;; LIMIT_MAX, or NaN (a region radius the grid could not code, see projectionTree.ts), is never
@@ -19,8 +19,11 @@
 ;; Memory (imported, one per segment, shared: the memory's search helper thread searches it too,
 ;; with its own q, stack and out; byte offsets are parameters, see projectionTree.ts):
 ;;   q       query: per pair of leading coordinates (k, k + 1) its codes [c_k, c_k+1] x 4 (i16),
-;;           then per 4 of the first B the codes negated and as they are [-c x 4, c x 4] (i16),
-;;           then W codes of the fine embedding (i16)
+;;           then per 4 of the first B the codes negated and as they are [-c x 4, c x 4] (i16)
+;;           (both written here, from qLead), then W codes of the fine embedding (i16)
+;;   qLead   the query's L leading coordinates (f32), finite (the caller checks)
+;;   grid    the segment's grid: L origins (f32); a query's code is round((v - origin)
+;;           leadInvStep) - 8192, clamped to [-24575, 24575] (the query code limit, projectionTree.ts)
 ;;   nodes   per node (preorder), 16 + 4 B bytes: largest region radius below it (f32), right
 ;;           child or -1 (i32), first and end point (i32); then per 4 of its first B leading
 ;;           coordinates the box's 4 lows and its 4 highs negated (i16): one record read front to back
@@ -37,15 +40,53 @@
 
   (func (export "search")
     (param $L i32) (param $B i32) (param $W i32) (param $radius f32) (param $scale f32) (param $slack f32) (param $leadSlack f32) (param $leadInvStep f32) (param $invStep f32) (param $queryError f32)
-    (param $q i32) (param $nodes i32) (param $lead i32) (param $codes i32) (param $stack i32)
+    (param $q i32) (param $qLead i32) (param $grid i32) (param $nodes i32) (param $lead i32) (param $codes i32) (param $stack i32)
     (param $out i32)
     (result i32)
     (local $top i32) (local $node i32) (local $at i32) (local $k i32) (local $r i32) (local $j i32) (local $end i32) (local $g i32) (local $block i32)
     (local $count i32) (local $qCodes i32) (local $b f32) (local $limit f32) (local $sum f32) (local $limits v128) (local $pass i32)
     (local $nodeBytes i32) (local $groupBytes i32) (local $acc v128) (local $d v128) (local $qv v128) (local $p i32) (local $c i32)
     (local $t f32) (local $live v128) (local $qBox i32) (local $bound i32) (local $keep v128)
+    (local $c0 i32) (local $c1 i32) (local $inverse f64)
     (local.set $qBox (i32.add (local.get $q) (i32.shl (local.get $L) (i32.const 3))))
     (local.set $qCodes (i32.add (local.get $qBox) (i32.shl (local.get $B) (i32.const 2))))
+    ;; The query's codes on this segment's grid, two coordinates at a time, in float64 (as
+    ;; exact as the JS it replaced; a tie may round either way, within the half step allowed).
+    (local.set $inverse (f64.promote_f32 (local.get $leadInvStep)))
+    (local.set $k (i32.const 0))
+    (block $coded
+      (loop $code
+        (br_if $coded (i32.ge_u (local.get $k) (local.get $L)))
+        (local.set $p (i32.add (local.get $qLead) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $c (i32.add (local.get $grid) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $c0
+          (i32.trunc_f64_s
+            (f64.min (f64.const 24575)
+              (f64.max (f64.const -24575)
+                (f64.sub
+                  (f64.nearest (f64.mul (f64.sub (f64.promote_f32 (f32.load (local.get $p))) (f64.promote_f32 (f32.load (local.get $c)))) (local.get $inverse)))
+                  (f64.const 8192))))))
+        (local.set $c1
+          (i32.trunc_f64_s
+            (f64.min (f64.const 24575)
+              (f64.max (f64.const -24575)
+                (f64.sub
+                  (f64.nearest (f64.mul (f64.sub (f64.promote_f32 (f32.load offset=4 (local.get $p))) (f64.promote_f32 (f32.load offset=4 (local.get $c)))) (local.get $inverse)))
+                  (f64.const 8192))))))
+        (v128.store (i32.add (local.get $q) (i32.shl (local.get $k) (i32.const 3)))
+          (i32x4.splat (i32.or (i32.and (local.get $c0) (i32.const 0xffff)) (i32.shl (local.get $c1) (i32.const 16)))))
+        (if (i32.lt_u (local.get $k) (local.get $B))
+          (then
+            ;; Box slots: [-c x 4, c x 4] per 4 coordinates; k is even, so k and k + 1 share a 4.
+            (local.set $p
+              (i32.add (local.get $qBox)
+                (i32.add (i32.shl (i32.shr_u (local.get $k) (i32.const 2)) (i32.const 4)) (i32.shl (i32.and (local.get $k) (i32.const 3)) (i32.const 1)))))
+            (i32.store16 (local.get $p) (i32.sub (i32.const 0) (local.get $c0)))
+            (i32.store16 offset=2 (local.get $p) (i32.sub (i32.const 0) (local.get $c1)))
+            (i32.store16 offset=8 (local.get $p) (local.get $c0))
+            (i32.store16 offset=10 (local.get $p) (local.get $c1))))
+        (local.set $k (i32.add (local.get $k) (i32.const 2)))
+        (br $code)))
     (local.set $nodeBytes (i32.add (i32.const 16) (i32.shl (local.get $B) (i32.const 2))))
     (local.set $groupBytes (i32.add (i32.const 32) (i32.shl (local.get $L) (i32.const 3))))
     (i32.store (local.get $stack) (i32.const 0))

@@ -66,12 +66,9 @@ const LEAD_CODE_MAX = 16_383;
 const GRID_CODES = 16_000;
 /** Codes are stored less this, as 16-bit integers in [-8192, 8191]. */
 const LEAD_CODE_OFFSET = 8192;
-/**
- * A query's stored codes are clamped to [-QUERY_CODE_LIMIT, QUERY_CODE_LIMIT]: its gaps to stored
- * codes, and the sums of a low and a negated query, are then 16-bit integers, and a clamped gap
- * is still at least 16384 steps, more than the grid spans.
- */
-const QUERY_CODE_LIMIT = 24_575;
+// The kernel clamps a query's stored codes to [-24575, 24575] (the query code limit): its gaps to
+// stored codes, and the sums of a low and a negated query, are then 16-bit integers, and a
+// clamped gap is still at least 16384 steps, more than the grid spans.
 /**
  * Coordinates beyond this (or not finite in float32) are not coded: their point's search radius
  * is NaN, which no bound drops (see the kernel), so the grid stays fine for the other points.
@@ -99,13 +96,14 @@ interface SearchKernel {
   search(
     L: number, B: number, W: number, radius: number, scale: number, slack: number, leadSlack: number, leadInvStep: number,
     invStep: number, queryError: number,
-    q: number, nodes: number, lead: number, codes: number, stack: number, out: number,
+    q: number, qLead: number, grid: number, nodes: number, lead: number, codes: number, stack: number, out: number,
   ): number;
 }
 
-/** A thread's own part of a segment's memory: the query it writes, the search stack, the result. */
+/** A thread's own part of a segment's memory: the query it writes (its codes, its float32 leading coordinates), the search stack, the result. */
 interface Scratch {
   q: number;
+  qLead: number;
   stack: number;
   out: number;
 }
@@ -140,6 +138,8 @@ export interface SegmentShape {
 /** The numbers of a query that a segment search reads (a TreeQuery, or the helper's shared copy of one). */
 export interface SegmentQuery {
   readonly lead32: Float32Array;
+  /** The largest |lead32[k]|: NaN or Infinity if one is not finite. */
+  readonly largestLead: number;
   readonly codes: Int16Array;
   readonly codeError32: number;
   readonly inverseStep32: number;
@@ -156,8 +156,8 @@ function roundingSlack(maxPointNorm: number, queryNorm: number): number {
 export class SegmentSearcher {
   private readonly kernel: SearchKernel;
   private readonly scratch: Scratch;
-  /** The query's leading codes as the kernel reads them (see wasm/regionSearch.wat): by pairs, then for the boxes. */
-  private readonly queryLead: Int16Array;
+  /** The query's float32 leading coordinates, which the kernel codes on the segment's grid. */
+  private readonly queryLead: Float32Array;
   private readonly queryCodes: Int16Array;
   /** Found points (segment order) of the last search. */
   readonly out: Int32Array;
@@ -174,7 +174,7 @@ export class SegmentSearcher {
     const { memory, leadDims, W, capacity, offsets } = shape;
     this.scratch = offsets.scratch[thread];
     this.kernel = new WebAssembly.Instance(searchModule, { env: { memory } }).exports as unknown as SearchKernel;
-    this.queryLead = new Int16Array(memory.buffer, this.scratch.q, queryLeadValues(leadDims));
+    this.queryLead = new Float32Array(memory.buffer, this.scratch.qLead, leadDims);
     this.queryCodes = new Int16Array(memory.buffer, this.scratch.q + 2 * queryLeadValues(leadDims), W);
     this.out = new Int32Array(memory.buffer, this.scratch.out, Math.max(1, capacity));
     this.ids = new Int32Array(memory.buffer, offsets.ids, capacity);
@@ -196,33 +196,19 @@ export class SegmentSearcher {
     if (count === 0) return 0;
     const slack = roundingSlack(maxPointNorm, query.norm) + 2 * query.rounding;
     const b = (radius + maxRadius) * SCALE + slack;
-    if (!(b < LARGEST_FLOAT32_REACH)) return this.every(count);
-    // The query's codes: rounded, which moves it by at most the coding error of a point (counted
-    // once more in leadSlack, with 2^-23 (|q| + |origin|) per coordinate for the float64
-    // operations), and clamped (see QUERY_CODE_LIMIT), which only makes gaps smaller.
-    const { origin, numbers } = this.grid;
-    const inverseStep = numbers[0];
-    const codes = this.queryLead;
-    const boxAt = 4 * leadDims;
-    const box = boxDims(leadDims);
-    let largest = 0;
-    for (let k = 0; k < leadDims; k++) {
-      const v = query.lead32[k];
-      if (!Number.isFinite(v)) return this.every(count);
-      const code = Math.min(QUERY_CODE_LIMIT, Math.max(-QUERY_CODE_LIMIT, Math.round((v - origin[k]) * inverseStep) - LEAD_CODE_OFFSET));
-      for (let lane = 0; lane < GROUP; lane++) codes[8 * (k >> 1) + 2 * lane + (k & 1)] = code;
-      if (k < box) {
-        codes[boxAt + 8 * (k >> 2) + (k & 3)] = -code;
-        codes[boxAt + 8 * (k >> 2) + (k & 3) + 4] = code;
-      }
-      largest = Math.max(largest, Math.abs(v));
-    }
-    const leadSlack = 2 * numbers[1] + Math.sqrt(leadDims) * (largest + numbers[2]) * 2 ** -23;
+    if (!(b < LARGEST_FLOAT32_REACH) || !Number.isFinite(query.largestLead)) return this.every(count);
+    // The kernel codes the query on the segment's grid: rounded, which moves it by at most the
+    // coding error of a point (counted once more in leadSlack, with 2^-23 (|q| + |origin|) per
+    // coordinate for the float64 operations), and clamped (to the query code limit), which only
+    // makes gaps smaller.
+    const { numbers } = this.grid;
+    const leadSlack = 2 * numbers[1] + Math.sqrt(leadDims) * (query.largestLead + numbers[2]) * 2 ** -23;
+    this.queryLead.set(query.lead32);
     this.queryCodes.set(query.codes);
     const s = this.scratch;
     return this.kernel.search(
-      leadDims, box, W, float32AtLeast(radius), SCALE, float32AtLeast(slack), float32AtLeast(leadSlack), inverseStep,
-      query.inverseStep32, query.codeError32, s.q, o.nodes, o.lead, o.codes, s.stack, s.out,
+      leadDims, boxDims(leadDims), W, float32AtLeast(radius), SCALE, float32AtLeast(slack), float32AtLeast(leadSlack), numbers[0],
+      query.inverseStep32, query.codeError32, s.q, s.qLead, o.grid, o.nodes, o.lead, o.codes, s.stack, s.out,
     );
   }
 
@@ -243,7 +229,7 @@ function segmentLayout(leadDims: number, W: number, count: number, nodes: number
   const layout = new MemoryLayout();
   const groups = Math.ceil(count / GROUP);
   const scratch = (): Scratch => ({
-    q: layout.take(2 * queryLeadValues(leadDims) + 2 * W), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
+    q: layout.take(2 * queryLeadValues(leadDims) + 2 * W), qLead: layout.take(4 * leadDims), stack: layout.take(4 * (STACK_DEPTH + 1)), out: layout.take(4 * Math.max(1, count)),
   });
   const offsets: SegmentShape['offsets'] = {
     // First, at 0: where a bulk load's buffer already put them.
@@ -1001,6 +987,7 @@ export class TreeQuery {
   norm = 0;
   /** An upper bound on the distance from the leading coordinates to their float32 copy. */
   rounding = 0;
+  largestLead = 0;
 
   constructor(
     readonly leading: number,
@@ -1015,12 +1002,15 @@ export class TreeQuery {
     // The segments code the query's float32 copy: its rounding (its own distance to the float32
     // copy, an exact bound by the triangle inequality) widens their bound.
     let rounding = 0;
+    let largest = 0;
     for (let k = 0; k < this.leading; k++) {
       const v = lead[k];
       this.lead32[k] = v;
       rounding += (v - this.lead32[k]) ** 2;
+      largest = Math.max(largest, Math.abs(this.lead32[k]));
     }
     this.rounding = Math.sqrt(rounding);
+    this.largestLead = largest;
     this.norm = norm;
     if (grid) {
       if (grid.length !== this.codeLength) throw new Error(`grid of ${grid.length} numbers for a query of ${this.codeLength}`);

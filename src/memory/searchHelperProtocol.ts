@@ -74,8 +74,8 @@ export interface SegmentsMessage {
 }
 
 const TASK_ARRAYS = 5;
-/** Query numbers after the codes: codeError32, inverseStep32, norm, rounding. */
-const QUERY_NUMBERS = 4;
+/** Query numbers before the leading coordinates: codeError32, inverseStep32, norm, rounding, largestLead. */
+const QUERY_NUMBERS = 5;
 
 /** Views of the shared buffers. */
 export class SharedSearchState implements SegmentQuery {
@@ -133,6 +133,10 @@ export class SharedSearchState implements SegmentQuery {
     return this.numbers[3];
   }
 
+  get largestLead(): number {
+    return this.numbers[4];
+  }
+
   setQuery(query: SegmentQuery): void {
     this.lead32.set(query.lead32);
     this.codes.set(query.codes);
@@ -140,6 +144,7 @@ export class SharedSearchState implements SegmentQuery {
     this.numbers[1] = query.inverseStep32;
     this.numbers[2] = query.norm;
     this.numbers[3] = query.rounding;
+    this.numbers[4] = query.largestLead;
   }
 }
 
