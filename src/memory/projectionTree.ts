@@ -987,6 +987,7 @@ export class TreeQuery {
   norm = 0;
   /** An upper bound on the distance from the leading coordinates to their float32 copy. */
   rounding = 0;
+  /** See SegmentQuery.largestLead. */
   largestLead = 0;
 
   constructor(
