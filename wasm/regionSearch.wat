@@ -8,16 +8,16 @@
 ;; >= ceil(((b + leadSlack) * leadInvStep)^2), on the codes only when their sum S (exact, then
 ;; rounded to float32) is >= ((b + e + queryError) * invStep * scale)^2, e the point's code error,
 ;; invStep >= 1 / step (the codes' bound is step sqrt(S) - e - queryError, and scale covers
-;; float32). Gaps are 16-bit integers (the query's codes are clamped near the grid, to the
-;; query code limit of projectionTree.ts), and their squares are summed modulo 2^32: a sum below 2^31 is exact, and one
-;; of 2^31 or more exceeds every bound tested (below LIMIT_MAX = 2147483520 < 2^31), so that
-;; dropping the point is right whatever the sum wraps to. A point or node whose bound is not below
-;; LIMIT_MAX, or NaN (a region radius the grid could not code, see projectionTree.ts), is never
-;; dropped on its leading coordinates.
+;; float32). Gaps are 16-bit integers (the query's codes are clamped near the grid, to the query
+;; code limit of projectionTree.ts), and their squares are summed modulo 2^32: a sum below 2^31 is
+;; exact, and one of 2^31 or more exceeds every bound tested (below LIMIT_MAX = 2147483520 <
+;; 2^31), so that dropping the point is right whatever the sum wraps to. A point or node whose
+;; bound is not below LIMIT_MAX, or NaN (a region radius the grid could not code, see
+;; projectionTree.ts), is never dropped on its leading coordinates.
 ;; Everything is in one function: calls (V8 does not inline them here) cost as much as the work.
 ;;
 ;; Memory (imported, one per segment, shared: the memory's search helper thread searches it too,
-;; with its own q, stack and out; byte offsets are parameters, see projectionTree.ts):
+;; with its own q, qLead, stack and out; byte offsets are parameters, see projectionTree.ts):
 ;;   q       query: per pair of leading coordinates (k, k + 1) its codes [c_k, c_k+1] x 4 (i16),
 ;;           then per 4 of the first B the codes negated and as they are [-c x 4, c x 4] (i16)
 ;;           (both written here, from qLead), then W codes of the fine embedding (i16)
