@@ -104,9 +104,10 @@ export interface RuleOutcome {
  * Below this much under its depth in a region that contains it, a ball is disjoint from every
  * region of another answer without a search (relabelOutcome, nestedOutcome). Let c be that
  * region, j one of another answer stored before x, D the computed distances and d the exact ones
- * of the float32 inputs, |D - d| <= eta·d. The invariant as stored gives D(c,j) >= R_c + R_j, and by the triangle
- * inequality D(x,j) >= (1 - eta)(d(c,j) - d(x,c)) >= R_c - D(x,c) + R_j - 2·eta·(R_c + R_j): the
- * ball of radius R_c - D(x,c) less 2·eta·2·largestRadius, and less the rounding of that
+ * of the float32 inputs, |D - d| <= eta·d. The invariant as stored gives D(c,j) >= R_c + R_j,
+ * and by the triangle inequality
+ *     D(x,j) >= (1 - eta)(d(c,j) - d(x,c)) >= R_c - D(x,c) + R_j - 2·eta·(R_c + R_j):
+ * the ball of radius R_c - D(x,c) less 2·eta·2·largestRadius, and less the rounding of that
  * subtraction and of the audit's sum R + R_j (a few units of 2^-53 of largestRadius), keeps the
  * invariant in the computed distances. eta <= (n + 2)·2^-53 for float64 sums over n coordinates
  * of float32 inputs (l2: the differences, squares, sum and root; l1: differences and sum); the
