@@ -49,6 +49,8 @@ class Mirror {
   private chunks: Float32Array[] = [];
   answers: (number | null)[] = [];
   radii: number[] = [];
+  /** largest[i]: the largest of the first i + 1 radii (the scan's nested margin, as the memory's). */
+  largest: number[] = [];
   get size(): number {
     return this.radii.length;
   }
@@ -59,6 +61,7 @@ class Mirror {
     this.chunks[Math.floor(i / CHUNK)].set(input, (i % CHUNK) * D);
     this.answers.push(answer);
     this.radii.push(radius);
+    this.largest.push(Math.max(radius, i > 0 ? this.largest[i - 1] : 0));
   }
   row(i: number): Float32Array {
     const c = this.chunks[Math.floor(i / CHUNK)];
@@ -99,9 +102,7 @@ function scanDecide(mirror: Mirror, stored: number, item: BenchItem) {
   let candidates = scanCandidates(mirror, stored, item.input, base.radius);
   const first = candidates.map((c) => c.seq - 1);
   const plan = planDecision(base, candidates);
-  let largest = 0;
-  for (let i = 0; i < stored; i++) largest = Math.max(largest, mirror.radii[i]);
-  const margin = nestedMargin(largest, item.input.length);
+  const margin = nestedMargin(stored > 0 ? mirror.largest[stored - 1] : 0, item.input.length);
   if (plan.action === 'relabel') return { ...relabelOutcome(plan, margin), first };
   const nested = nestedOutcome(base, plan, margin);
   if (nested) return { ...nested, first };
