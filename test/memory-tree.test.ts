@@ -379,6 +379,13 @@ describe('code grid', () => {
     const again = new Int8Array(g.width);
     expect(encodePoint(g, values, 0, again, 0)).toBe(firstError);
     expect(again).toEqual(first);
+    // It gathers the values from an offset, and a grid coded with in between is not the one it keeps.
+    const shifted = new Float64Array(length + 5);
+    shifted.set(values, 5);
+    encodePoint(fitGrid(rows.map((v) => 2 * v), 50, length), values, 0, new Int8Array(g.width), 0);
+    const third = new Int8Array(g.width);
+    expect(encodePoint(g, shifted, 5, third, 0)).toBe(firstError);
+    expect(third).toEqual(first);
     const broken = new Float64Array(length);
     broken[3] = NaN;
     expect(encodePoint(g, broken, 0, new Int8Array(g.width), 0)).toBe(Infinity);

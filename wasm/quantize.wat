@@ -5,8 +5,9 @@
 ;;           error of what they decode to, low + q step, in float64 (the same operations as the
 ;;           JS it replaced, two lanes at a time; only the order of the error's sum differs)
 ;;   encode  the 8- or 16-bit codes of a fine embedding on a grid (src/memory/codeGrid.ts):
-;;           c = trunc(clamp(v / step) + limit + 1.5) - (limit + 1), v = f - offset, and the sum
-;;           of (v - c step)^2; clamping with pmin / pmax keeps a NaN a NaN, as the JS did
+;;           c = trunc(clamp(v / step) + limit + 1.5) - (limit + 1), v = f[order[k]] - offset[k],
+;;           and the sum of (v - c step)^2; clamping with pmin / pmax keeps a NaN a NaN, as the
+;;           JS did; the coordinates are gathered here, in the grid's order
 ;; Results go to `out` as float64: sketch: low, step, sum of e^2, sum of |e|, code sum, sum of
 ;; code squares; encode: the sum of squares.
 (module
@@ -114,8 +115,9 @@
     (f64.store offset=32 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $sum)) (f64x2.extract_lane 1 (local.get $sum))))
     (f64.store offset=40 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $codeSquares)) (f64x2.extract_lane 1 (local.get $codeSquares)))))
 
-  ;; values, offsets: n float64 (n even: the caller pads); codes: n int8 (wide = 0) or int16 (wide = 1).
-  (func (export "encode") (param $values i32) (param $offsets i32) (param $n i32) (param $step f64) (param $limit f64)
+  ;; values: float64, read at order[k] (int32); offsets: n float64 (n even: the caller pads, with
+  ;; an order entry of a zero value and a zero offset); codes: n int8 (wide = 0) or int16 (wide = 1).
+  (func (export "encode") (param $values i32) (param $order i32) (param $offsets i32) (param $n i32) (param $step f64) (param $limit f64)
     (param $wide i32) (param $codes i32) (param $out i32)
     (local $k i32) (local $v v128) (local $x v128) (local $c v128) (local $gap v128) (local $squares v128)
     (local $inverseV v128) (local $stepV v128) (local $high v128) (local $low v128) (local $shift v128) (local $back v128)
@@ -130,7 +132,10 @@
         (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
         (local.set $v
           (f64x2.sub
-            (v128.load (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 3))))
+            (f64x2.replace_lane 1
+              (f64x2.splat
+                (f64.load (i32.add (local.get $values) (i32.shl (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 3)))))
+              (f64.load (i32.add (local.get $values) (i32.shl (i32.load offset=4 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 3)))))
             (v128.load (i32.add (local.get $offsets) (i32.shl (local.get $k) (i32.const 3))))))
         (local.set $x (f64x2.pmax (f64x2.pmin (f64x2.mul (local.get $v) (local.get $inverseV)) (local.get $high)) (local.get $low)))
         (local.set $c (i32x4.sub (i32x4.trunc_sat_f64x2_s_zero (f64x2.add (local.get $x) (local.get $shift))) (local.get $back)))
