@@ -3,9 +3,8 @@
 ;; deviation norm from its fine tiles, with the same float64 operations in the same order as the
 ;; JS loops (projection.ts, embed), so the numbers are the same (a zero's sign aside): two tiles
 ;; per pass in the two float64 lanes, each lane as the scalar code.
-;; The memory is shared only because growing one that is not makes V8 collect garbage.
 (module
-  (import "env" "memory" (memory 1 65536 shared))
+  (import "env" "memory" (memory 1))
 
   ;; mean[f] = (v0 + v1 + v2 + v3) / 4 and dev[f] = sqrt(d0^2 + d1^2 + d2^2 + d3^2), d = v - mean,
   ;; for the 2x2 tiles of the side x side float32 image at $x, row-major (side a multiple of 4).

@@ -2,9 +2,8 @@
 ;; r < count, the rows (row-major, `width` float64 each, width even) and the point in this
 ;; kernel's memory (src/memory/leadingKernel.ts copies them in). Four rows per pass over the
 ;; point, two float64 lanes at a time: four independent sums, each the sum of its two lanes.
-;; The memory is shared only because growing one that is not makes V8 collect garbage.
 (module
-  (import "env" "memory" (memory 1 65536 shared))
+  (import "env" "memory" (memory 1))
 
   (func (export "leading") (param $rows i32) (param $count i32) (param $width i32) (param $point i32) (param $out i32)
     (local $r i32) (local $k i32) (local $row i32) (local $stride i32) (local $at i32) (local $v v128)

@@ -5,7 +5,7 @@
 // JS loops (projection.ts, embed; a zero's sign aside: -0 inputs may give +0 there, -0 here).
 // One kernel per thread, made on first use; it keeps the tables of the last projection it was
 // given, and its memory grows to the largest input seen.
-import { MemoryLayout, WASM_MAX_PAGES, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
+import { MemoryLayout, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import { EMBEDDING_WASM_BASE64 } from './embeddingWasm.js';
 
 interface EmbeddingExports {
@@ -50,18 +50,16 @@ function layoutOf(p: EmbeddingTables): Layout {
   return { ...offsets, bytes: layout.bytes };
 }
 
+const embeddingModule = compileKernel(EMBEDDING_WASM_BASE64);
+
 class EmbeddingKernel {
-  private readonly memory = new WebAssembly.Memory({ initial: 1, maximum: WASM_MAX_PAGES, shared: true });
-  private readonly exports: EmbeddingExports;
+  private memory: WebAssembly.Memory | null = null;
+  private exports: EmbeddingExports | null = null;
   private tables: EmbeddingTables | null = null;
   private layout: Layout | null = null;
   private x = new Float32Array(0);
   private out = new Float64Array(0);
   private fine = new Float64Array(0);
-
-  constructor() {
-    this.exports = new WebAssembly.Instance(compileKernel(EMBEDDING_WASM_BASE64), { env: { memory: this.memory } }).exports as unknown as EmbeddingExports;
-  }
 
   /**
    * out[0 .. 2 dims): the coarse coordinates and deviation norms of `x`; out[fineAt .. fineAt +
@@ -74,17 +72,24 @@ class EmbeddingKernel {
     if (!t || t.fineOf !== p.fineOf || t.fineList !== p.fineList || t.fineSize !== p.fineSize || t.scale !== p.scale) this.load(p);
     const l = this.layout!;
     this.x.set(x);
-    this.exports.embed(l.x, Math.round(Math.sqrt(p.inputLength)), p.dims, p.fineDims, l.fineOf, l.fineList, l.fineSize, l.rootSize, l.scale, l.mean, l.out, l.fine);
+    this.exports!.embed(l.x, Math.round(Math.sqrt(p.inputLength)), p.dims, p.fineDims, l.fineOf, l.fineList, l.fineSize, l.rootSize, l.scale, l.mean, l.out, l.fine);
     out.set(this.out, 0);
     out.set(this.fine, fineAt);
   }
 
+  /**
+   * Copies the tables in, into a new memory (and an instance on it) if they do not fit: not
+   * shared, since copies into and out of a shared memory take about three times as long, and
+   * never grown, since growing one that is not shared makes V8 collect garbage.
+   */
   private load(p: EmbeddingTables): void {
     const side = Math.round(Math.sqrt(p.inputLength));
     if (side * side !== p.inputLength || side % 4 !== 0 || p.fineDims !== (side / 2) ** 2) throw new Error(`not an image in 2x2 tiles: ${p.inputLength} values, ${p.fineDims} tiles`);
     const l = layoutOf(p);
-    const have = this.memory.buffer.byteLength;
-    if (l.bytes > have) this.memory.grow(Math.ceil((l.bytes - have) / WASM_PAGE_BYTES));
+    if (!this.memory || this.memory.buffer.byteLength < l.bytes) {
+      this.memory = new WebAssembly.Memory({ initial: Math.ceil(l.bytes / WASM_PAGE_BYTES) });
+      this.exports = new WebAssembly.Instance(embeddingModule, { env: { memory: this.memory } }).exports as unknown as EmbeddingExports;
+    }
     const buffer = this.memory.buffer;
     new Int32Array(buffer, l.fineOf, p.dims + 1).set(p.fineOf);
     new Int32Array(buffer, l.fineList, p.fineDims).set(p.fineList);
