@@ -141,7 +141,8 @@ export class DecisionLog {
           }
           records += message.count;
           lastSeq += message.count;
-          reader.postMessage({ kind: 'ack' } satisfies ReplayAck);
+          const inputs = message.inputs.buffer as ArrayBuffer;
+          reader.postMessage({ kind: 'ack', inputs } satisfies ReplayAck, [inputs]);
         });
       });
       const tornTail = end.damage === null ? null : await this.settleDamage(end.endOffset, end.damage);

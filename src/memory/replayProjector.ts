@@ -39,7 +39,7 @@ function projectBatch(read: ReadBatch): ReplayBatch {
     kind: 'batch', count, inputLength: n, offsets: read.offsets, seqs: read.seqs, answers: read.answers, radii: read.radii, hashes: read.hashes,
     embeddingLength: width, embeddings: new Float32Array(count * width),
     fineLength: fineWidth, fineCount, fine: new Float64Array(fineCount * fineWidth),
-    codeWidth: codesWidth, codes: new Int8Array(count * codesWidth), codeErrors: new Float64Array(count), grid: null,
+    codeWidth: codesWidth, codes: new Int8Array(count * codesWidth), codeErrors: new Float64Array(count), grid: null, inputs: read.inputs,
     sketches: new Uint8Array(count * n),
     sketchColumns: {
       low: new Float64Array(count), step: new Float64Array(count), error: new Float64Array(count),
@@ -84,7 +84,7 @@ data.in.on('message', (message: FromReader) => {
       out = b;
       const c = b.sketchColumns;
       transfer = [
-        b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.embeddings, b.fine, b.codes, b.codeErrors, b.sketches,
+        b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.embeddings, b.fine, b.codes, b.codeErrors, b.sketches, b.inputs,
         c.low, c.step, c.error, c.codeSum, c.codeSquares,
       ]
         .map((a) => a.buffer as ArrayBuffer);

@@ -38,7 +38,7 @@ interface RecordFields {
 /** Reader -> projector: the records with their inputs (count x inputLength). */
 export interface ReadBatch extends RecordFields {
   kind: 'read';
-  /** In a buffer the reader shares and reuses once the batch is acknowledged (replayReader.ts). */
+  /** In a buffer that the projector passes on to the memory's thread, which gives it back to the reader with its acknowledgement, to be filled again (replayReader.ts). */
   inputs: Float32Array;
 }
 
@@ -64,6 +64,8 @@ export interface ReplayBatch extends RecordFields {
   /** count x inputLength: the 8-bit sketch of each input, and its numbers (inputSketches.ts). */
   sketches: Uint8Array;
   sketchColumns: SketchColumns;
+  /** The reader's batch's inputs, passed on to go back to it (ReplayAck). */
+  inputs: Float32Array;
 }
 
 /** The frames end at `endOffset`: the file's end, or the first damaged frame (`damage`). */
@@ -84,4 +86,6 @@ export type FromProjector = ReplayBatch | ReplayEnd | ReplayFailure;
 /** The memory's thread acknowledges each batch to the reader once indexed. */
 export interface ReplayAck {
   kind: 'ack';
+  /** The batch's input buffer, back to the reader (transferred). */
+  inputs: ArrayBuffer;
 }

@@ -7,14 +7,17 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { inputHash } from './distance.js';
 import { CHUNK_BYTES, checkFrame, decodeFrame } from './logFormat.js';
-import type { FromReader, ReadBatch, ReplayReaderData } from './replayProtocol.js';
+import type { FromReader, ReadBatch, ReplayAck, ReplayReaderData } from './replayProtocol.js';
 
 const data = workerData as ReplayReaderData;
 let acknowledged = 0;
 let sent = 0;
 let wakeUp: (() => void) | null = null;
-parentPort!.on('message', () => {
+/** Input buffers of acknowledged batches, back from the memory's thread, to be filled again. */
+const returned: ArrayBuffer[] = [];
+parentPort!.on('message', (ack: ReplayAck) => {
   acknowledged++;
+  returned.push(ack.inputs);
   wakeUp?.();
 });
 
@@ -27,8 +30,6 @@ class InputLengthError extends Error {}
 
 /** Checks and decodes frames into batches (synchronous: the hot loop stays out of the async function). */
 class FrameReader {
-  private ring: SharedArrayBuffer[] = [];
-  private batchesMade = 0;
   inputLength = 0;
   batch: ReadBatch | null = null;
   damage: string | null = null;
@@ -90,24 +91,23 @@ class FrameReader {
   }
 
   /**
-   * The inputs of the next batch, in a ring of shared buffers: a fresh one of 13 MB per batch
-   * meant new pages to fault in on every batch. Batch k uses buffer k mod (maxBatchesInFlight +
-   * 1); the reader writes into a batch only while fewer than maxBatchesInFlight are unacknowledged,
-   * and the memory's thread acknowledges a batch after the projector is done with its inputs, so
-   * no buffer is written while it is read.
+   * The inputs of the next batch: a buffer that came back with an acknowledgement if there is
+   * one, else a new one. A fresh buffer of 13 MB per batch meant new pages to fault in on every
+   * batch; buffers travel by transfer (reader, projector, memory's thread, reader), not shared,
+   * since copies into a shared buffer take about three times as long. At most
+   * maxBatchesInFlight + 1 exist: the reader fills one only while fewer than maxBatchesInFlight
+   * are unacknowledged.
    */
   private inputsBuffer(length: number): Float32Array {
-    if (this.ring.length === 0 || this.ring[0].byteLength !== 4 * length) {
-      this.ring = Array.from({ length: data.maxBatchesInFlight + 1 }, () => new SharedArrayBuffer(4 * length));
-    }
-    return new Float32Array(this.ring[this.batchesMade++ % this.ring.length]);
+    for (let buffer = returned.pop(); buffer; buffer = returned.pop()) if (buffer.byteLength === 4 * length) return new Float32Array(buffer);
+    return new Float32Array(length);
   }
 }
 
 async function flush(reader: FrameReader): Promise<void> {
   const b = reader.take();
   if (!b) return;
-  send(b, [b.offsets, b.seqs, b.answers, b.radii, b.hashes].map((a) => a.buffer as ArrayBuffer));
+  send(b, [b.offsets, b.seqs, b.answers, b.radii, b.hashes, b.inputs].map((a) => a.buffer as ArrayBuffer));
   sent++;
   while (sent - acknowledged >= data.maxBatchesInFlight) await new Promise<void>((resolve) => (wakeUp = resolve));
   wakeUp = null;
