@@ -158,7 +158,7 @@ describe('replay in a worker thread', () => {
   });
 
   it('replays more batches than the reader keeps input buffers for, each record from its own bytes', async () => {
-    // 7 batches of 4096 and a part: the reader's ring of input buffers (replayReader.ts) wraps.
+    // 7 batches of 4096 and a part: the reader (replayReader.ts) fills the input buffers that come back to it again.
     const seed = 45;
     const count = 7 * 4096 + 321;
     const path = logPath();
