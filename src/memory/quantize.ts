@@ -36,7 +36,7 @@ interface EncodeLayout {
   end: number;
 }
 
-/** Views of the kernel's memory, made again once it grows. */
+/** Views of the kernel's memory (values and codes: the grid's length), made again once it grows or the grid changes. */
 interface Views {
   buffer: ArrayBuffer;
   out: Float64Array;
@@ -86,8 +86,8 @@ class QuantizeKernel {
     views.values.set(values.subarray(at, at + n));
     const wide = codes instanceof Int16Array;
     this.exports.encode(grid.valuesAt, grid.orderAt, grid.offsetsAt, padded, step, limit, wide ? 1 : 0, grid.codesAt, OUT);
-    if (wide) codes.set(views.codes16.subarray(0, n), codesAt);
-    else codes.set(views.codes8.subarray(0, n), codesAt);
+    if (wide) codes.set(views.codes16, codesAt);
+    else codes.set(views.codes8, codesAt);
     return views.out[0];
   }
 
@@ -102,7 +102,6 @@ class QuantizeKernel {
       orderAt: layout.take(4 * padded), offsetsAt: layout.take(8 * padded), valuesAt: layout.take(8 * (n + 1)), codesAt: layout.take(2 * padded),
       end: layout.bytes,
     };
-    this.grid = null;
     this.room(grid.end);
     const buffer = this.memory.buffer;
     const kernelOrder = new Int32Array(buffer, grid.orderAt, padded);
