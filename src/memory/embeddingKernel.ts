@@ -4,7 +4,7 @@
 // kernel (docs/benchmarks.md, "The embedding in WebAssembly"). It gives the same numbers as the
 // JS loops (projection.ts, embed; a zero's sign aside: -0 inputs may give +0 there, -0 here).
 // One kernel per thread, made on first use; it keeps the tables of the last projection it was
-// given, and its memory grows to the largest input seen.
+// given, in a memory made for the largest tables seen.
 import { MemoryLayout, WASM_PAGE_BYTES, compileKernel } from '../util/wasmKernel.js';
 import { EMBEDDING_WASM_BASE64 } from './embeddingWasm.js';
 
