@@ -9,7 +9,7 @@ import { distance } from '../src/memory/distance.js';
 import { LogCorruptionError, MemoryQueueFullError, MemoryUnavailableError } from '../src/memory/errors.js';
 import { decodeInputB64 } from '../src/memory/exportRecord.js';
 import { FaultDisk } from '../src/memory/faultDisk.js';
-import { FILE_HEADER_BYTES } from '../src/memory/logFormat.js';
+import { FILE_HEADER_BYTES, encodeFrame, frameChecksum } from '../src/memory/logFormat.js';
 import { MemoryStore } from '../src/memory/memoryStore.js';
 import { referenceDecide, type ReferenceRecord } from '../src/memory/reference.js';
 import { SequentialMemory } from '../src/memory/sequentialMemory.js';
@@ -73,6 +73,17 @@ describe('CRC-32C', () => {
         expect(crc32c(view), `offset ${offset} length ${length}`).toBe(bitwise(view));
         expect(crc32c(view.subarray(cut), crc32c(view.subarray(0, cut))), `offset ${offset} length ${length} cut ${cut}`).toBe(bitwise(view));
       }
+    }
+    // A frame's checksum: its length field and payload, as written in its header.
+    for (const [seq, length] of [[1, 0], [2, 1], [3, 784], [70_000, 3_000]]) {
+      const frame = encodeFrame(seq, seq % 2 ? null : 3, 0.25, Float32Array.from({ length }, (_, i) => i / 7), { seq, note: 'x'.repeat(seq % 5) });
+      const view = new DataView(frame.buffer);
+      const payloadLength = view.getUint32(4, true);
+      const covered = new Uint8Array(4 + payloadLength);
+      covered.set(frame.subarray(4, 8));
+      covered.set(frame.subarray(12), 4);
+      expect(view.getUint32(8, true), `frame ${seq}`).toBe(bitwise(covered));
+      expect(frameChecksum(frame, 0, payloadLength), `frame ${seq}`).toBe(bitwise(covered));
     }
   });
 });

@@ -64,10 +64,20 @@ export function encodeFrame(seq: number, answer: number | null, radius: number, 
   return frame;
 }
 
+/** CRC-32C (Castagnoli, reflected) of each byte value, for the frame's length field. */
+const CRC32C_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  return c >>> 0;
+});
+
 /** CRC-32C over the length field and the payload of the frame starting at `at`. */
 export function frameChecksum(bytes: Uint8Array, at: number, payloadLength: number): number {
-  const lengthCrc = crc32c(bytes.subarray(at + 4, at + 8));
-  return crc32c(bytes.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + payloadLength), lengthCrc);
+  // The length field's 4 bytes by table: a call into @node-rs/crc32 costs 0.5-0.9 us whatever
+  // its length (a throwaway loop), a third of a whole frame's check.
+  let lengthCrc = 0xffffffff;
+  for (let i = at + 4; i < at + 8; i++) lengthCrc = CRC32C_TABLE[(lengthCrc ^ bytes[i]) & 0xff] ^ (lengthCrc >>> 8);
+  return crc32c(bytes.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + payloadLength), ~lengthCrc >>> 0);
 }
 
 export type FrameCheck =
