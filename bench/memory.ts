@@ -96,18 +96,28 @@ function scanCandidates(mirror: Mirror, stored: number, x: Float32Array, radius:
   return out;
 }
 
-/** The same rules over an exact linear scan of the first `stored` regions (the baseline). */
+/**
+ * The same rules over an exact linear scan of the first `stored` regions (the baseline), applied
+ * in the memory's order (SequentialMemory.applyRules): a ball nested deep enough in a region of
+ * its own answer is decided before regions of other answers are looked at. Where the regions keep
+ * the invariant, that is the reference's order too (no region of another answer can contain x
+ * then); phase B's log breaks it (base radii, never shrunk), and `referenceOrderDiffers` says
+ * whether the reference's order (a relabel first, reference.ts) decides otherwise on this state.
+ */
 function scanDecide(mirror: Mirror, stored: number, item: BenchItem) {
   const base = { answer: item.answer, radius: item.radius };
   let candidates = scanCandidates(mirror, stored, item.input, base.radius);
   const first = candidates.map((c) => c.seq - 1);
-  const plan = planDecision(base, candidates);
   const margin = nestedMargin(stored > 0 ? mirror.largest[stored - 1] : 0, item.input.length);
-  if (plan.action === 'relabel') return { ...relabelOutcome(plan, margin), first };
-  const nested = nestedOutcome(base, plan, margin);
-  if (nested) return { ...nested, first };
+  const plan = planDecision(base, candidates);
+  const nestedFirst = nestedOutcome(base, planDecision(base, candidates.filter((c) => c.answer === base.answer)), margin);
+  if (plan.action === 'relabel') {
+    const outcome = relabelOutcome(plan, margin);
+    return { ...(nestedFirst ?? outcome), first, referenceOrderDiffers: nestedFirst !== null };
+  }
+  if (nestedFirst) return { ...nestedFirst, first, referenceOrderDiffers: false };
   if (plan.upper > base.radius) candidates = scanCandidates(mirror, stored, item.input, plan.upper);
-  return { ...finishDecision(base, plan, candidates), first };
+  return { ...finishDecision(base, plan, candidates), first, referenceOrderDiffers: false };
 }
 
 function quantile(values: number[], q: number): number {
@@ -158,6 +168,7 @@ async function measure(memory: SequentialMemory, stream: FashionStream, probe: P
   const candidateCounts: number[] = [];
   let misses = 0;
   let mismatches = 0;
+  let referenceOrderDiffers = 0;
   // Major (mark-compact) GC pauses during the timed decisions: they land on whichever decision is
   // running. Every pause (minor ones too) is kept to count the decision steps it fell in.
   const majorGcMs: number[] = [];
@@ -219,6 +230,7 @@ async function measure(memory: SequentialMemory, stream: FashionStream, probe: P
     const found = new Set(memory.conflictCandidates(item.input, item.radius).filter((i) => i < stored));
     misses += scan.first.filter((i) => !found.has(i)).length;
     if (scan.answer !== outcome.answer || scan.radius !== outcome.radius || scan.action !== outcome.action) mismatches++;
+    if (scan.referenceOrderDiffers) referenceOrderDiffers++;
   }
   return {
     phase: label,
@@ -249,6 +261,8 @@ async function measure(memory: SequentialMemory, stream: FashionStream, probe: P
     scanQueries: scanMs.length,
     misses,
     mismatches,
+    // Scanned decisions that the reference's order decides otherwise: only on a state whose regions break the invariant (phase B).
+    referenceOrderDiffers,
     majorGcPauses: majorGcMs.length,
     majorGcMaxMs: +Math.max(0, ...majorGcMs).toFixed(1),
     // Timed decision steps that a GC pause (minor or major) overlapped, of all pauses during the timed decisions.
