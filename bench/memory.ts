@@ -111,13 +111,11 @@ function scanDecide(mirror: Mirror, stored: number, item: BenchItem) {
   const margin = nestedMargin(stored > 0 ? mirror.largest[stored - 1] : 0, item.input.length);
   const plan = planDecision(base, candidates);
   const nestedFirst = nestedOutcome(base, planDecision(base, candidates.filter((c) => c.answer === base.answer)), margin);
-  if (plan.action === 'relabel') {
-    const outcome = relabelOutcome(plan, margin);
-    return { ...(nestedFirst ?? outcome), first, referenceOrderDiffers: nestedFirst !== null };
-  }
-  if (nestedFirst) return { ...nestedFirst, first, referenceOrderDiffers: false };
+  const referenceOrderDiffers = nestedFirst !== null && plan.action === 'relabel';
+  if (nestedFirst) return { ...nestedFirst, first, referenceOrderDiffers };
+  if (plan.action === 'relabel') return { ...relabelOutcome(plan, margin), first, referenceOrderDiffers };
   if (plan.upper > base.radius) candidates = scanCandidates(mirror, stored, item.input, plan.upper);
-  return { ...finishDecision(base, plan, candidates), first, referenceOrderDiffers: false };
+  return { ...finishDecision(base, plan, candidates), first, referenceOrderDiffers };
 }
 
 function quantile(values: number[], q: number): number {
